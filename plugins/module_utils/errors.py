@@ -7,6 +7,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+# Cosmian KMS 5.28 says "missing" two ways: Get/Export answer Object_Not_Found, the other
+# operations Item_Not_Found.
+NOT_FOUND_REASONS = ("Item_Not_Found", "Object_Not_Found")
+
 
 class KmsError(Exception):
     """A KMS call that failed: at the HTTP level, in KMIP, or in decoding the answer.
@@ -47,6 +51,11 @@ class KmsError(Exception):
     def __repr__(self):
         return "KmsError(%r, status=%r, reason=%r, operation=%r, object_id=%r, attempts=%r)" % (
             self.message, self.status, self.reason, self.operation, self.object_id, self.attempts)
+
+    @property
+    def not_found(self):
+        """True when the KMS said the object does not exist."""
+        return self.reason in NOT_FOUND_REASONS
 
     def to_dict(self):
         """Plain data for module results and audit details."""

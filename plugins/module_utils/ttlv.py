@@ -263,6 +263,16 @@ def interval(tag, value):
     return TTLV(tag, INTERVAL, value)
 
 
+def vector_items(node, tag):
+    """Items of a repeated field, whether sent as repeated children (what Cosmian 5.28
+    sends) or wrapped in one Structure of the same tag (how its serde model reads)."""
+    found = node.find_all(tag)
+    if len(found) == 1 and found[0].type == STRUCTURE and found[0].value and all(
+            child.tag == tag for child in found[0].value):
+        return found[0].value
+    return found
+
+
 # -- per-type JSON encoding -----------------------------------------------------------
 
 def _hex_twos_complement(value, width):

@@ -1,0 +1,60 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pkimanager maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    """Connection options shared by every plugin that talks to Cosmian KMS."""
+
+    DOCUMENTATION = r"""
+options:
+  kms_url:
+    description:
+      - Base URL of the Cosmian KMS, for example V(http://127.0.0.1:9998) or V(https://kms.example.com).
+      - The plugin sends KMIP 2.1 JSON TTLV requests to C(<kms_url>/kmip/2_1).
+      - If not set, the environment variables E(KMS_URL) then E(COSMIAN_KMS_SERVER_URL) are used.
+    type: str
+    required: true
+  api_key:
+    description:
+      - Bearer token sent as C(Authorization: Bearer <api_key>) - a Cosmian API token or a JWT.
+      - If not set, the environment variables E(KMS_API_KEY) then E(COSMIAN_KMS_API_KEY) are used.
+      - Never written to the audit trail, logs or results.
+    type: str
+  ca_cert:
+    description:
+      - PEM file of the certificate authorities that sign the KMS server's TLS certificate.
+      - Without it, the system trust store is used.
+    type: path
+  client_cert:
+    description:
+      - PEM client certificate for mutual TLS; requires O(client_key).
+    type: path
+  client_key:
+    description:
+      - PEM private key file of O(client_cert) for mutual TLS.
+    type: path
+  validate_certs:
+    description:
+      - Whether to verify the KMS server's TLS certificate. Only set to V(false) on test servers.
+    type: bool
+    default: true
+  timeout:
+    description:
+      - Timeout in seconds of each HTTP request to the KMS.
+    type: float
+    default: 30
+  retries:
+    description:
+      - Number of attempts per request. Network errors, timeouts and HTTP 5xx answers are
+        retried with a growing delay (1 s, 2 s, ...); HTTP 4xx answers never are.
+    type: int
+    default: 3
+notes:
+  - All modules of this collection belong to the action group C(pkimanager.kms.kms), so the
+    connection options can be set once with C(module_defaults) and C(group/pkimanager.kms.kms).
+"""

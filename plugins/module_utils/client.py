@@ -1,0 +1,167 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pkimanager maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The KMIP client: sends :class:`operations.Operation` objects, one or batched.
+
+It joins the transport (HTTP, retries) and the codec, turns every failure into
+:class:`KmsError`, and reports each operation's outcome to an observer, which is how
+the modules' audit trail sees every KMS call without each module remembering to.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+from ansible_collections.pkimanager.kms.plugins.module_utils import ttlv
+from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
+
+PROTOCOL_VERSION = (2, 1)
+
+
+class BatchResult:
+    """The outcome of one item of a batch: ``value`` on success, ``error`` otherwise."""
+
+    __slots__ = ("operation", "value", "error")
+
+    def __init__(self, operation, value=None, error=None):
+        self.operation = operation
+        self.value = value
+        self.error = error
+
+    @property
+    def ok(self):
+        return self.error is None
+
+    def __repr__(self):
+        return "BatchResult(%r, ok=%r)" % (self.operation, self.ok)
+
+
+class KmsClient:
+    """Send KMIP operations to one Cosmian KMS.
+
+    ``observer(operation, value, error)`` is called once per operation after it ran
+    (``error`` is a KmsError or None); it must not swallow its own failures, so that a
+    module can refuse to go on when its audit record could not be written.
+    """
+
+    def __init__(self, transport, observer=None):
+        self.transport = transport
+        self.observer = observer
+
+    def call(self, operation):
+        """Run one operation and return its parsed result; KmsError on any failure."""
+        try:
+            answer = self.transport.post_kmip(ttlv.encode(operation.payload), operation.name, operation.object_id)
+            value = self._parse(operation, self._decode(operation, answer))
+        except KmsError as error:
+            self._notify(operation, None, error)
+            raise
+        self._notify(operation, value, None)
+        return value
+
+    def batch(self, operations):
+        """Run several operations in one RequestMessage; one BatchResult per operation.
+
+        The server processes the items in order and answers each with its own status,
+        so a failing item does not hide the others' results.
+        """
+        operations = list(operations)
+        if not operations:
+            return []
+        message = ttlv.structure("RequestMessage", [
+            ttlv.structure("RequestHeader", [
+                ttlv.structure("ProtocolVersion", [
+                    ttlv.integer("ProtocolVersionMajor", PROTOCOL_VERSION[0]),
+                    ttlv.integer("ProtocolVersionMinor", PROTOCOL_VERSION[1])]),
+                ttlv.integer("BatchCount", len(operations))]),
+        ] + [ttlv.structure("BatchItem", [
+            ttlv.enumeration("Operation", op.name),
+            ttlv.byte_string("UniqueBatchItemID", str(index).encode("ascii")),
+            ttlv.TTLV("RequestPayload", ttlv.STRUCTURE, op.payload.value),
+        ]) for index, op in enumerate(operations)])
+        names = ", ".join(sorted(set(op.name for op in operations)))
+        try:
+            answer = self.transport.post_kmip(ttlv.encode(message), "batch of %d (%s)" % (len(operations), names))
+            response = self._decode_named("batch", None, answer)
+            items = self._batch_items(response, len(operations))
+        except KmsError as error:
+            for op in operations:
+                self._notify(op, None, error)
+            raise
+        results = []
+        for index, op in enumerate(operations):
+            item = items.get(index)
+            try:
+                if item is None:
+                    raise KmsError("the server's answer has no item for this operation",
+                                   reason="Invalid_Response", operation=op.name, object_id=op.object_id)
+                if item.get("ResultStatus") != "Success":
+                    raise KmsError(item.get("ResultMessage") or "operation failed", status=200,
+                                   reason=_reason_name(item.get("ResultReason")), operation=op.name,
+                                   object_id=op.object_id)
+                value = self._parse(op, item.require("ResponsePayload"))
+            except (KmsError, ttlv.TTLVError) as exc:
+                error = exc if isinstance(exc, KmsError) else _invalid(op, exc)
+                self._notify(op, None, error)
+                results.append(BatchResult(op, error=error))
+                continue
+            self._notify(op, value, None)
+            results.append(BatchResult(op, value=value))
+        return results
+
+    def version(self):
+        """The server's version string, e.g. ``5.28.0 (OpenSSL 3.6.3-non-FIPS)``."""
+        return self.transport.get_json("/version", "version")
+
+    def health(self):
+        return self.transport.get_json("/health", "health")
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _notify(self, operation, value, error):
+        if self.observer is not None:
+            self.observer(operation, value, error)
+
+    def _decode(self, operation, answer):
+        return self._decode_named(operation.name, operation.object_id, answer)
+
+    @staticmethod
+    def _decode_named(name, object_id, answer):
+        try:
+            return ttlv.decode(answer)
+        except ttlv.TTLVError as exc:
+            raise KmsError("the server's answer is not valid TTLV: %s" % exc, reason="Invalid_Response",
+                           operation=name, object_id=object_id)
+
+    @staticmethod
+    def _parse(operation, payload):
+        try:
+            return operation.parse(payload)
+        except (ttlv.TTLVError, ValueError, TypeError) as exc:
+            raise _invalid(operation, exc)
+
+    @staticmethod
+    def _batch_items(response, expected):
+        """Batch items of a ResponseMessage by their index (UniqueBatchItemID)."""
+        items = ttlv.vector_items(response, "BatchItem")
+        by_index = {}
+        for position, item in enumerate(items):
+            ident = item.get("UniqueBatchItemID")
+            try:
+                index = int(ident.decode("ascii")) if isinstance(ident, bytes) else position
+            except ValueError:
+                index = position
+            by_index[index] = item
+        if len(by_index) != expected:
+            raise KmsError("the server answered %d items for %d operations" % (len(by_index), expected),
+                           reason="Invalid_Response", operation="batch")
+        return by_index
+
+
+def _reason_name(value):
+    return value if isinstance(value, str) else ("0x%08X" % value if value is not None else None)
+
+
+def _invalid(operation, exc):
+    return KmsError("unexpected answer: %s" % exc, reason="Invalid_Response", operation=operation.name,
+                    object_id=operation.object_id)

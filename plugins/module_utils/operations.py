@@ -1,0 +1,329 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pkimanager maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""KMIP 2.1 operations as Cosmian KMS accepts them: one builder per operation.
+
+Each function returns an :class:`Operation`: the request payload (a TTLV Structure) and
+the function that turns the response payload into plain Python data. Nothing here does
+I/O, so a module can send one operation or batch several in one round trip
+(:mod:`client`). Wire details were checked against the real server (see the tests in
+``tests/integration``); the comments say where Cosmian differs from the KMIP spec.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import json
+
+from ansible_collections.pkimanager.kms.plugins.module_utils import ttlv
+from ansible_collections.pkimanager.kms.plugins.module_utils.pem import der_to_pem
+
+VENDOR_ID = "cosmian"
+RSA_SIZES = (2048, 3072, 4096)
+# KMIP CryptographicUsageMask bits: Sign|Decrypt|UnwrapKey|DeriveKey|KeyAgreement for the
+# private half, Verify|Encrypt|WrapKey|DeriveKey|KeyAgreement for the public half.
+PRIVATE_RSA_USAGE = 0x0001 | 0x0008 | 0x0020 | 0x0200 | 0x0800
+PUBLIC_RSA_USAGE = 0x0002 | 0x0004 | 0x0010 | 0x0200 | 0x0800
+# KMIP object states: usable (Certify and Sign need Active), and revoked.
+ACTIVE_STATES = ("PreActive", "Active")
+REVOKED_STATES = ("Deactivated", "Compromised")
+REVOCATION_REASONS = ("Unspecified", "KeyCompromise", "CACompromise", "AffiliationChanged",
+                      "Superseded", "CessationOfOperation", "PrivilegeWithdrawn")
+# Subject fields of a Certify request: KMIP names in Cosmian's spelling (serde PascalCase of
+# certificate_subject_cn etc., so "CertificateSubjectCn", not "...CN"); all 24 are required.
+SUBJECT_FIELDS = ("CN", "O", "OU", "emailAddress", "C", "ST", "L")
+_DN_PARTS = ("Cn", "O", "Ou", "Email", "C", "St", "L", "Uid", "SerialNumber", "Title", "Dc",
+             "DnQualifier")
+_SUBJECT_TO_PART = {"CN": "Cn", "O": "O", "OU": "Ou", "emailAddress": "Email", "C": "C",
+                    "ST": "St", "L": "L"}
+
+
+class Operation:
+    """One KMIP operation: what to send and how to read the answer.
+
+    ``object_id`` and ``entity_type`` name what the operation is about (for errors and
+    the audit trail; a module may set a more precise ``entity_type``); ``parse``
+    receives the response payload Structure.
+    """
+
+    __slots__ = ("name", "payload", "parse", "object_id", "entity_type")
+
+    def __init__(self, name, children, parse, object_id=None, entity_type="object"):
+        self.name = name
+        self.payload = ttlv.structure(name, children)
+        self.parse = parse
+        self.object_id = object_id
+        self.entity_type = entity_type
+
+    def __repr__(self):
+        return "Operation(%s, object_id=%r)" % (self.name, self.object_id)
+
+
+# -- shared pieces ---------------------------------------------------------------------
+
+def _uid(value, tag="UniqueIdentifier"):
+    return ttlv.text_string(tag, value)
+
+
+def tags_attribute(tags):
+    """Cosmian tags: vendor attribute ``cosmian/tag`` holding the JSON array as a TextString.
+
+    (A ByteString value, or the tag ``VendorAttributes``, is silently ignored by 5.28.)
+    """
+    if not tags:
+        return None
+    return vendor_attribute("tag", ttlv.text_string("AttributeValue", json.dumps(sorted(tags))))
+
+
+def vendor_attribute(name, value_node):
+    """A KMIP 2.1 vendor attribute; Cosmian's Attributes carry them under the tag ``Attribute``."""
+    return ttlv.structure("Attribute", [
+        ttlv.text_string("VendorIdentification", VENDOR_ID),
+        ttlv.text_string("AttributeName", name),
+        value_node,
+    ])
+
+
+def link(link_type, target):
+    return ttlv.structure("Link", [ttlv.enumeration("LinkType", link_type),
+                                   ttlv.text_string("LinkedObjectIdentifier", target)])
+
+
+def utc_now():
+    return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+
+
+def _rsa_attributes(size, object_type, usage, extra=()):
+    return ttlv.structure("PrivateKeyAttributes" if object_type == "PrivateKey" else "PublicKeyAttributes", [
+        ttlv.enumeration("CryptographicAlgorithm", "RSA"),
+        ttlv.integer("CryptographicLength", size),
+        ttlv.integer("CryptographicUsageMask", usage),
+        ttlv.enumeration("ObjectType", object_type),
+    ] + list(extra))
+
+
+def _check_id(object_id, what="unique identifier"):
+    if not isinstance(object_id, str) or not object_id:
+        raise ValueError("a non-empty %s is required" % what)
+    return object_id
+
+
+def _parse_uid(payload):
+    return payload.require("UniqueIdentifier").value
+
+
+# -- key pairs -------------------------------------------------------------------------
+
+def create_key_pair(size, private_key_id=None, tags=(), activate=True):
+    """CreateKeyPair (RSA): returns dict(private_key_id, public_key_id).
+
+    ``private_key_id`` makes the server use that id, and refuse a second pair with it,
+    which is what makes concurrent creation by name race-safe. With ``activate`` the keys
+    are created Active (ActivationDate = now) instead of PreActive.
+    """
+    if size not in RSA_SIZES:
+        raise ValueError("RSA size must be one of %s, got %r" % (", ".join(map(str, RSA_SIZES)), size))
+    when = [ttlv.date_time("ActivationDate", utc_now())] if activate else []
+    common = ttlv.structure("CommonAttributes", [
+        ttlv.enumeration("CryptographicAlgorithm", "RSA"),
+        ttlv.integer("CryptographicLength", size),
+        tags_attribute(tags),
+    ] + when)
+    private = _rsa_attributes(size, "PrivateKey", PRIVATE_RSA_USAGE,
+                              ([_uid(private_key_id)] if private_key_id else []) + when)
+    public = _rsa_attributes(size, "PublicKey", PUBLIC_RSA_USAGE, when)
+
+    def parse(payload):
+        return {"private_key_id": payload.require("PrivateKeyUniqueIdentifier").value,
+                "public_key_id": payload.require("PublicKeyUniqueIdentifier").value}
+    return Operation("CreateKeyPair", [common, private, public], parse, private_key_id, "key_pair")
+
+
+def rekey_key_pair(private_key_id):
+    """ReKeyKeyPair: a new pair replacing ``private_key_id``; returns both new ids."""
+    def parse(payload):
+        return {"private_key_id": payload.require("PrivateKeyUniqueIdentifier").value,
+                "public_key_id": payload.require("PublicKeyUniqueIdentifier").value}
+    return Operation("ReKeyKeyPair", [_uid(_check_id(private_key_id), "PrivateKeyUniqueIdentifier")],
+                     parse, private_key_id, "key_pair")
+
+
+def activate(object_id):
+    """Activate a PreActive object (Certify and Sign need Active keys)."""
+    return Operation("Activate", [_uid(_check_id(object_id))], _parse_uid, object_id)
+
+
+# -- reading objects -------------------------------------------------------------------
+
+def get_public_key(object_id):
+    """Get a public key as PEM SubjectPublicKeyInfo (KeyFormatType PKCS8 gives SPKI DER)."""
+    def parse(payload):
+        key = payload.require("Object") if payload.find("Object") else payload.require("PublicKey")
+        material = key.path("KeyBlock", "KeyValue", "KeyMaterial")
+        if material is None or material.type != ttlv.BYTE_STRING:
+            raise ttlv.TTLVError("%s has no KeyBlock/KeyValue/KeyMaterial bytes" % key.tag)
+        return {"object_id": payload.get("UniqueIdentifier"), "der": material.value,
+                "pem": der_to_pem("PUBLIC KEY", material.value)}
+    return Operation("Get", [_uid(_check_id(object_id)), ttlv.enumeration("KeyFormatType", "PKCS8")],
+                     parse, object_id, "public_key")
+
+
+def get_certificate(object_id):
+    """Get an X.509 certificate as PEM."""
+    def parse(payload):
+        cert = payload.find("Object") or payload.require("Certificate")
+        der = cert.require("CertificateValue").value
+        return {"object_id": payload.get("UniqueIdentifier"), "der": der, "pem": der_to_pem("CERTIFICATE", der)}
+    return Operation("Get", [_uid(_check_id(object_id))], parse, object_id, "certificate")
+
+
+def parse_attributes(attributes):
+    """Plain data from an Attributes Structure: the fields modules compare and return."""
+    result = {
+        "object_type": attributes.get("ObjectType"),
+        "state": attributes.get("State"),
+        "algorithm": attributes.get("CryptographicAlgorithm"),
+        "length": attributes.get("CryptographicLength"),
+        "activation_date": attributes.get("ActivationDate"),
+        "deactivation_date": attributes.get("DeactivationDate"),
+        "initial_date": attributes.get("InitialDate"),
+        "unique_identifier": attributes.get("UniqueIdentifier"),
+        "tags": [],
+        "links": {},
+        "vendor": {},
+    }
+    for item in ttlv.vector_items(attributes, "Link"):
+        result["links"][item.get("LinkType")] = item.get("LinkedObjectIdentifier")
+    for item in ttlv.vector_items(attributes, "Attribute"):
+        name = item.get("AttributeName")
+        value = item.get("AttributeValue")
+        if item.get("VendorIdentification") == VENDOR_ID and name == "tag":
+            text = value.decode("utf-8") if isinstance(value, bytes) else value
+            result["tags"] = sorted(t for t in json.loads(text) if not t.startswith("_"))
+        else:
+            result["vendor"][name] = value
+    return result
+
+
+# What modules read of an object: asking for these by name (rather than for everything)
+# is the only way to get the tags in the same answer.
+ATTRIBUTE_REFERENCES = ("ObjectType", "State", "CryptographicAlgorithm", "CryptographicLength", "ActivationDate",
+                        "DeactivationDate", "InitialDate", "Link", "Tag")
+
+
+def get_attributes(object_id):
+    """GetAttributes: type, state, algorithm, length, dates, links and tags."""
+    def parse(payload):
+        return parse_attributes(payload.require("Attributes"))
+    refs = [ttlv.enumeration("AttributeReference", name) for name in ATTRIBUTE_REFERENCES]
+    return Operation("GetAttributes", [_uid(_check_id(object_id))] + refs, parse, object_id)
+
+
+def locate(object_type=None, tags=(), state=None, maximum_items=None, unique_identifier=None):
+    """Locate: ids of objects matching type, tags (ANDed) and state."""
+    attrs = [ttlv.enumeration("ObjectType", object_type) if object_type else None,
+             ttlv.enumeration("State", state) if state else None,
+             _uid(unique_identifier) if unique_identifier else None,
+             tags_attribute(tags)]
+    children = [ttlv.integer("MaximumItems", maximum_items) if maximum_items else None,
+                ttlv.structure("Attributes", attrs)]
+
+    def parse(payload):
+        return [item.value for item in ttlv.vector_items(payload, "UniqueIdentifier")]
+    return Operation("Locate", children, parse, None, "query")
+
+
+# -- lifecycle -------------------------------------------------------------------------
+
+def revoke(object_id, reason="Unspecified", message=None, cascade=True):
+    """Revoke with a reason; ``cascade`` (Cosmian extension) revokes linked objects too."""
+    if reason not in REVOCATION_REASONS:
+        raise ValueError("revocation reason must be one of %s, got %r" % (", ".join(REVOCATION_REASONS), reason))
+    revocation = [ttlv.enumeration("RevocationReasonCode", reason)]
+    if message:
+        revocation.append(ttlv.text_string("RevocationMessage", message))
+    children = [_uid(_check_id(object_id)), ttlv.structure("RevocationReason", revocation)]
+    if cascade:
+        children.append(ttlv.boolean("Cascade", True))
+    return Operation("Revoke", children, _parse_uid, object_id)
+
+
+def destroy(object_id, cascade=True, remove=False):
+    """Destroy; ``cascade`` also destroys the linked public key, ``remove`` deletes the row."""
+    children = [_uid(_check_id(object_id))]
+    if remove:
+        children.append(ttlv.boolean("Remove", True))
+    if cascade:
+        children.append(ttlv.boolean("Cascade", True))
+    return Operation("Destroy", children, _parse_uid, object_id)
+
+
+# -- certificates ----------------------------------------------------------------------
+
+def certificate_attributes(subject):
+    """The 24 Certificate{Subject,Issuer}* TextStrings Cosmian requires, from a subject dict."""
+    unknown = set(subject) - set(SUBJECT_FIELDS)
+    if unknown:
+        raise ValueError("unknown subject fields %s (accepted: %s)" % (", ".join(sorted(unknown)),
+                                                                        ", ".join(SUBJECT_FIELDS)))
+    given = {_SUBJECT_TO_PART[key]: value for key, value in subject.items()}
+    fields = [ttlv.text_string("CertificateSubject" + part, given.get(part, "")) for part in _DN_PARTS]
+    fields += [ttlv.text_string("CertificateIssuer" + part, "") for part in _DN_PARTS]
+    return ttlv.structure("CertificateAttributes", fields)
+
+
+def certify(certificate_id=None, public_key_id=None, csr_pem=None, subject=None, issuer_private_key_id=None,
+            issuer_certificate_id=None, validity_days=None, extensions=None, tags=()):
+    """Certify a public key held in the KMS (``public_key_id`` + ``subject``) or a CSR.
+
+    ``extensions`` is OpenSSL extension-config text (a ``[v3_ca]`` section); the issuer
+    is given by its private key and/or certificate; without one the result is
+    self-signed. Returns the certificate id.
+    """
+    if (public_key_id is None) == (csr_pem is None):
+        raise ValueError("certify needs exactly one of public_key_id or csr_pem")
+    attrs = [
+        ttlv.enumeration("ObjectType", "Certificate"),
+        _uid(certificate_id) if certificate_id else None,
+        certificate_attributes(subject or {}) if public_key_id else None,
+        link("PrivateKeyLink", issuer_private_key_id) if issuer_private_key_id else None,
+        link("CertificateLink", issuer_certificate_id) if issuer_certificate_id else None,
+        ttlv.date_time("ActivationDate", utc_now()),
+        tags_attribute(tags),
+        vendor_attribute("requested_validity_days", ttlv.integer("AttributeValue", validity_days))
+        if validity_days else None,
+        vendor_attribute("x509-extension", ttlv.byte_string("AttributeValue", extensions.encode("utf-8")))
+        if extensions else None,
+    ]
+    children = [_uid(public_key_id)] if public_key_id else [
+        ttlv.enumeration("CertificateRequestType", "PEM"),
+        ttlv.byte_string("CertificateRequestValue", csr_pem.encode("ascii") if isinstance(csr_pem, str) else csr_pem)]
+    children.append(ttlv.structure("Attributes", attrs))
+    return Operation("Certify", children, _parse_uid, certificate_id or public_key_id, "certificate")
+
+
+def import_certificate(der, certificate_id="", tags=(), replace_existing=False):
+    """Import an X.509 certificate (DER); ``certificate_id`` "" lets the server pick."""
+    attrs = ttlv.structure("Attributes", [ttlv.enumeration("ObjectType", "Certificate"), tags_attribute(tags)])
+    return Operation("Import", [
+        _uid(certificate_id),
+        ttlv.enumeration("ObjectType", "Certificate"),
+        ttlv.boolean("ReplaceExisting", bool(replace_existing)),
+        attrs,
+        ttlv.structure("Certificate", [ttlv.enumeration("CertificateType", "X509"),
+                                       ttlv.byte_string("CertificateValue", der)]),
+    ], _parse_uid, certificate_id or None, "certificate")
+
+
+# -- server ----------------------------------------------------------------------------
+
+def query():
+    """Query the server's supported operations and object types."""
+    def parse(payload):
+        return {"operations": [n.value for n in ttlv.vector_items(payload, "Operation")],
+                "object_types": [n.value for n in ttlv.vector_items(payload, "ObjectType")],
+                "vendor_identification": payload.get("VendorIdentification")}
+    return Operation("Query", [ttlv.enumeration("QueryFunction", name) for name in (
+        "QueryOperations", "QueryObjects", "QueryServerInformation")], parse, None, "server")

@@ -1,0 +1,139 @@
+"""Run a real Cosmian KMS (the binary kms/build-server made) on 127.0.0.1 for tests.
+
+Why a process and not a mock: every KMS behaviour this collection relies on is defined by
+how the real server answers, so tests talk to the pinned server over HTTP.
+"""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def pinned_version():
+    with open(os.path.join(REPO, "kms", "VERSION")) as handle:
+        return handle.read().strip()
+
+
+def bin_dir():
+    """The cache folder holding cosmian_kms and ckms (built once by kms/build-server),
+    or $PKIMANAGER_KMS_BIN_DIR when set."""
+    if os.environ.get("PKIMANAGER_KMS_BIN_DIR"):
+        return os.environ["PKIMANAGER_KMS_BIN_DIR"]
+    prefix = subprocess.run([os.path.join(REPO, "kms", "build-server")], check=True,
+                            stdout=subprocess.PIPE, universal_newlines=True).stdout.strip().splitlines()[-1]
+    return os.path.join(prefix, "bin")
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def write_config(folder, port, extra=""):
+    """A minimal kms.toml: sqlite in ``folder``, HTTP on 127.0.0.1 only."""
+    path = os.path.join(folder, "kms.toml")
+    with open(path, "w") as handle:
+        handle.write(
+            'default_username = "admin"\n'
+            "[db]\n"
+            'database_type = "sqlite"\n'
+            'sqlite_path = "%s"\n'
+            "clear_database = false\n"
+            "[http]\n"
+            "port = %d\n"
+            'hostname = "127.0.0.1"\n'
+            "[workspace]\n"
+            'root_data_path = "%s"\n'
+            'tmp_path = "%s"\n'
+            "[logging]\n"
+            'rust_log = "info,cosmian_kms=info"\n%s'
+            % (os.path.join(folder, "data"), port, os.path.join(folder, "workspace"),
+               os.path.join(folder, "tmp"), extra))
+    for sub in ("data", "workspace", "tmp"):
+        os.makedirs(os.path.join(folder, sub), exist_ok=True)
+    return path
+
+
+class KmsServer:
+    """One server process on a data folder; ``restart()`` keeps the folder."""
+
+    def __init__(self, folder, binary=None, port=None, startup_timeout=60):
+        self.folder = folder
+        self.binary = binary or os.path.join(bin_dir(), "cosmian_kms")
+        self.port = port or free_port()
+        self.startup_timeout = startup_timeout
+        self.url = "http://127.0.0.1:%d" % self.port
+        self.config = write_config(folder, self.port)
+        self.log_path = os.path.join(folder, "server.log")
+        self.process = None
+
+    def start(self):
+        log = open(self.log_path, "ab")
+        env = dict(os.environ, COSMIAN_KMS_CONF=self.config)
+        self.process = subprocess.Popen([self.binary, "-c", self.config], stdout=log, stderr=subprocess.STDOUT,
+                                        cwd=self.folder, env=env)
+        log.close()
+        deadline = time.time() + self.startup_timeout
+        while time.time() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("cosmian_kms exited with %s:\n%s" % (self.process.returncode, self.log_tail()))
+            try:
+                self.version()
+                return self
+            except (OSError, urllib.error.URLError, ValueError):
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("cosmian_kms did not answer GET /version within %ss:\n%s"
+                           % (self.startup_timeout, self.log_tail()))
+
+    def version(self):
+        with urllib.request.urlopen(self.url + "/version", timeout=2) as answer:
+            return json.loads(answer.read().decode("utf-8"))
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def restart(self):
+        """Stop and start again on the same data folder and port (persistence tests)."""
+        self.stop()
+        return self.start()
+
+    def log_tail(self, lines=40):
+        try:
+            with open(self.log_path, "rb") as handle:
+                return b"\n".join(handle.read().splitlines()[-lines:]).decode("utf-8", "replace")
+        except OSError:
+            return "(no server log)"
+
+    def ckms(self, *args):
+        """Run the independent ckms CLI against this server; returns parsed stdout text."""
+        conf = os.path.join(self.folder, "ckms.toml")
+        if not os.path.exists(conf):
+            with open(conf, "w") as handle:
+                handle.write('[http_config]\nserver_url = "%s"\n' % self.url)
+        binary = os.path.join(os.path.dirname(self.binary), "ckms")
+        result = subprocess.run([binary, "-c", conf] + list(args), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, universal_newlines=True, timeout=60)
+        if result.returncode:
+            raise RuntimeError("ckms %s failed (%d): %s%s" % (" ".join(args), result.returncode,
+                                                              result.stdout, result.stderr))
+        return result.stdout
+
+
+def cleanup(folder):
+    shutil.rmtree(folder, ignore_errors=True)

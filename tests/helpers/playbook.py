@@ -1,0 +1,69 @@
+"""Run real ansible-playbook against the collection and read back every task's result."""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+import yaml
+
+HELPERS = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(HELPERS))
+COLLECTIONS = os.path.join(REPO, ".tmp", "collections")
+
+
+class PlaybookRun:
+    """The outcome of one ansible-playbook run: exit code, output, per-task results."""
+
+    def __init__(self, returncode, output, records):
+        self.returncode = returncode
+        self.output = output
+        self.records = records
+
+    def results(self, task=None, host=None):
+        return [r for r in self.records if (task is None or r["task"] == task) and (host is None or r["host"] == host)]
+
+    def result(self, task, host="localhost"):
+        found = self.results(task, host)
+        assert found, "no result for task %r on %s:\n%s" % (task, host, self.output[-3000:])
+        return found[-1]["result"] | {"_status": found[-1]["status"]}
+
+
+def run_playbook(tasks, hosts=None, extra_env=None, args=(), forks=5, gather_facts=False):
+    """Run ``tasks`` (a list of task dicts) on ``hosts`` (default: localhost only)."""
+    hosts = hosts or ["localhost"]
+    work = tempfile.mkdtemp(prefix="pkimanager-play-")
+    inventory = os.path.join(work, "inventory.yml")
+    with open(inventory, "w") as handle:
+        yaml.safe_dump({"all": {"hosts": {h: {"ansible_connection": "local",
+                                                 "ansible_python_interpreter": sys.executable} for h in hosts}}},
+                       handle)
+    playbook = os.path.join(work, "play.yml")
+    with open(playbook, "w") as handle:
+        yaml.safe_dump([{"name": "test", "hosts": "all", "gather_facts": gather_facts, "tasks": tasks}], handle,
+                       sort_keys=False)
+    records_file = os.path.join(work, "records.jsonl")
+    env = dict(os.environ)
+    env.update({
+        "ANSIBLE_COLLECTIONS_PATH": COLLECTIONS,
+        "ANSIBLE_CALLBACK_PLUGINS": os.path.join(HELPERS, "callback_plugins"),
+        "ANSIBLE_CALLBACKS_ENABLED": "record_results",
+        "RECORD_RESULTS_FILE": records_file,
+        "ANSIBLE_FORKS": str(forks),
+        "ANSIBLE_HOST_KEY_CHECKING": "False",
+        "ANSIBLE_RETRY_FILES_ENABLED": "False",
+        "ANSIBLE_NOCOLOR": "1",
+        "ANSIBLE_LOCAL_TEMP": os.path.join(work, "tmp"),
+        "ANSIBLE_REMOTE_TEMP": os.path.join(work, "rtmp"),
+    })
+    env.update(extra_env or {})
+    command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory, playbook]
+    command += list(args)
+    proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
+                          env=env, timeout=900)
+    records = []
+    if os.path.exists(records_file):
+        with open(records_file) as handle:
+            records = [json.loads(line) for line in handle if line.strip()]
+    return PlaybookRun(proc.returncode, proc.stdout, records)

@@ -1,0 +1,473 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pkimanager maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""KmsTransport against a real HTTP(S) server on 127.0.0.1 whose answers each test scripts,
+so retries, timeouts, TLS and headers are exercised through requests itself."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import ipaddress
+import json
+import socket
+import ssl
+import struct
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+import urllib3
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
+from ansible_collections.pkimanager.kms.plugins.module_utils.transport import (
+    COLLECTION_VERSION,
+    MESSAGE_LIMIT,
+    KmsTransport,
+    parse_reason,
+)
+
+API_KEY = "kms-test-token-5f1c9a"
+KMIP_OK = {"tag": "GetResponse", "type": "Structure", "value": []}
+TEXT_HTML = "text/html; charset=utf-8"
+
+
+def answer(status, body, content_type=TEXT_HTML, headers=None):
+    """A scripted step that replies like the KMS does (its error bodies are text/html)."""
+    data = body if isinstance(body, bytes) else body.encode("utf-8")
+
+    def step(handler):
+        handler.send_response(status)
+        handler.send_header("Content-Type", content_type)
+        handler.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(data)
+    return step
+
+
+def answer_json(document, status=200):
+    return answer(status, json.dumps(document), "application/json")
+
+
+def hang_up(handler):
+    """Reset the connection without a byte of answer: with SO_LINGER 0 the close sends RST."""
+    handler.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    handler.close_connection = True
+    handler.connection.close()
+
+
+def stall(handler):
+    """Say nothing until the test ends, which is longer than any client timeout used here."""
+    handler.server.released.wait(5)
+    handler.close_connection = True
+
+
+class ScriptedHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, so connection reuse is observable
+
+    def do_GET(self):
+        self.serve_next_step()
+
+    def do_POST(self):
+        self.serve_next_step()
+
+    def serve_next_step(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        peer_cert = self.connection.getpeercert() if isinstance(self.connection, ssl.SSLSocket) else None
+        self.server.seen.append({
+            "method": self.command, "path": self.path, "headers": dict(self.headers),
+            "body": body, "client_port": self.client_address[1], "peer_cert": peer_cert,
+        })
+        script = self.server.script
+        step = script.pop(0) if len(script) > 1 else script[0]
+        step(self)
+
+    def log_message(self, *args):
+        """Keep pytest output free of access logs."""
+
+
+class ScriptedServer(ThreadingHTTPServer):
+    """Answers request N with script step N; the last step repeats once the script runs out."""
+
+    def __init__(self, ssl_context=None):
+        super().__init__(("127.0.0.1", 0), ScriptedHandler)
+        if ssl_context is not None:
+            self.socket = ssl_context.wrap_socket(self.socket, server_side=True)
+        self.script = [answer_json(KMIP_OK)]
+        self.seen = []
+        self.released = threading.Event()
+        # A short poll keeps shutdown() (and so each test's teardown) quick.
+        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+
+    def url(self, scheme="http"):
+        return "%s://127.0.0.1:%d" % (scheme, self.server_address[1])
+
+    def stop(self):
+        self.released.set()
+        self.shutdown()
+        self.server_close()
+
+
+@pytest.fixture(autouse=True)
+def local_only_environment(monkeypatch):
+    """Proxy variables would carry test traffic off 127.0.0.1; the CA bundle variable stays
+    set on purpose, because requests lets it override a session-wide CA."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", requests.certs.where())
+
+
+@pytest.fixture
+def server():
+    scripted = ScriptedServer()
+    yield scripted
+    scripted.stop()
+
+
+@pytest.fixture
+def sleeps():
+    return []
+
+
+@pytest.fixture
+def transport_to(sleeps):
+    """Build transports that record their backoff instead of sleeping, and close them after."""
+    opened = []
+
+    def build(url, **options):
+        options.setdefault("api_key", API_KEY)
+        options.setdefault("timeout", 2)
+        transport = KmsTransport(url, sleep=sleeps.append, **options)
+        opened.append(transport)
+        return transport
+    yield build
+    for transport in opened:
+        transport.close()
+
+
+def test_a_5xx_is_retried_with_backoff_until_the_server_answers(server, transport_to, sleeps):
+    server.script = [answer(503, "Service unavailable"), answer_json(KMIP_OK)]
+
+    assert transport_to(server.url()).post_kmip({"tag": "Get"}, "Get") == KMIP_OK
+    assert len(server.seen) == 2
+    assert sleeps == [1.0]
+
+
+def test_three_500s_give_up_after_three_attempts_and_two_growing_pauses(server, transport_to, sleeps):
+    server.script = [answer(500, "Internal server error")]
+
+    with pytest.raises(KmsError) as caught:
+        transport_to(server.url()).post_kmip({"tag": "Create"}, "Create")
+    assert len(server.seen) == 3
+    assert sleeps == [1.0, 2.0]
+    error = caught.value
+    assert (error.status, error.reason, error.attempts) == (500, None, 3)
+    assert error.message == "Internal server error"
+    assert "3 attempts" in str(error)
+
+
+def test_backoff_scales_with_the_backoff_argument(server, transport_to, sleeps):
+    server.script = [answer(502, "Bad gateway")]
+
+    with pytest.raises(KmsError):
+        transport_to(server.url(), retries=4, backoff=0.5).post_kmip({}, "Query")
+    assert sleeps == [0.5, 1.0, 2.0]
+
+
+def test_retries_one_means_a_single_attempt(server, transport_to, sleeps):
+    server.script = [answer(503, "Service unavailable")]
+
+    with pytest.raises(KmsError) as caught:
+        transport_to(server.url(), retries=1).post_kmip({}, "Query")
+    assert (len(server.seen), sleeps, caught.value.attempts) == (1, [], 1)
+
+
+def test_a_422_is_not_retried_and_carries_the_kmip_reason(server, transport_to, sleeps):
+    server.script = [answer(422, "Item_Not_Found: 0b6f2d3e-9c51-4f43-a2c4-5c1e8a7d3f10")]
+
+    with pytest.raises(KmsError) as caught:
+        transport_to(server.url()).post_kmip({"tag": "Destroy"}, "Destroy",
+                                             object_id="0b6f2d3e-9c51-4f43-a2c4-5c1e8a7d3f10")
+    error = caught.value
+    assert (len(server.seen), sleeps) == (1, [])
+    assert (error.status, error.reason, error.attempts) == (422, "Item_Not_Found", 1)
+    assert error.message == "0b6f2d3e-9c51-4f43-a2c4-5c1e8a7d3f10"
+    assert (error.operation, error.object_id) == ("Destroy", "0b6f2d3e-9c51-4f43-a2c4-5c1e8a7d3f10")
+
+
+def test_a_401_is_not_retried(server, transport_to, sleeps):
+    server.script = [answer(401, "No authentication provided.")]
+
+    with pytest.raises(KmsError) as caught:
+        transport_to(server.url()).post_kmip({}, "Query")
+    assert (len(server.seen), sleeps) == (1, [])
+    assert (caught.value.status, caught.value.reason) == (401, "Authentication_Not_Successful")
+
+
+def test_a_redirect_is_not_followed_so_the_token_stays_put(server, transport_to):
+    server.script = [answer(302, "", headers={"Location": "http://127.0.0.1:9/elsewhere"})]
+
+    with pytest.raises(KmsError) as caught:
+        transport_to(server.url()).post_kmip({}, "Query")
+    assert len(server.seen) == 1
+    assert caught.value.status == 302
+    assert "http://127.0.0.1:9/elsewhere" in caught.value.message
+
+
+def test_a_connection_reset_is_retried_then_reported_with_url_and_error_class(server, transport_to, sleeps):
+    server.script = [hang_up]
+
+    with pytest.raises(KmsError) as caught:
+        transport_to(server.url()).post_kmip({}, "Query")
+    error = caught.value
+    assert len(server.seen) == 3
+    assert sleeps == [1.0, 2.0]
+    assert (error.status, error.attempts) == (None, 3)
+    assert server.url() + "/kmip/2_1" in error.message
+    assert "ConnectionError" in error.message
+
+
+def test_a_stalled_server_times_out_and_is_retried(server, transport_to, sleeps):
+    server.script = [stall]
+
+    with pytest.raises(KmsError) as caught:
+        transport_to(server.url(), timeout=0.2).post_kmip({}, "Query")
+    assert len(server.seen) == 3
+    assert sleeps == [1.0, 2.0]
+    assert caught.value.status is None
+    assert "ReadTimeout" in caught.value.message
+
+
+def test_a_timeout_then_an_answer_succeeds(server, transport_to, sleeps):
+    server.script = [stall, answer_json(KMIP_OK)]
+
+    assert transport_to(server.url(), timeout=0.2).post_kmip({}, "Query") == KMIP_OK
+    assert (len(server.seen), sleeps) == (2, [1.0])
+
+
+def test_the_request_carries_json_bearer_token_and_user_agent(server, transport_to):
+    payload = {"tag": "Get", "type": "Structure", "value": [
+        {"tag": "UniqueIdentifier", "type": "TextString", "value": "k1"}]}
+
+    transport_to(server.url() + "/").post_kmip(payload, "Get", object_id="k1")
+    request = server.seen[0]
+    assert (request["method"], request["path"]) == ("POST", "/kmip/2_1")
+    assert json.loads(request["body"]) == payload
+    assert request["headers"]["Content-Type"] == "application/json"
+    assert request["headers"]["Authorization"] == "Bearer " + API_KEY
+    assert request["headers"]["User-Agent"] == "pkimanager.kms/%s (+python-requests/%s)" % (
+        COLLECTION_VERSION, requests.__version__)
+
+
+def test_no_authorization_header_without_api_key(server, transport_to):
+    transport_to(server.url(), api_key=None).post_kmip({}, "Query")
+    assert "Authorization" not in server.seen[0]["headers"]
+
+
+def test_one_session_reuses_the_connection(server, transport_to):
+    transport = transport_to(server.url())
+    transport.post_kmip({}, "Query")
+    transport.post_kmip({}, "Query")
+    assert server.seen[0]["client_port"] == server.seen[1]["client_port"]
+
+
+def test_get_json_reads_version_endpoint(server, transport_to):
+    server.script = [answer_json("5.28.0 (OpenSSL 3.5.0-FIPS)")]
+
+    assert transport_to(server.url()).get_json("/version", "version") == "5.28.0 (OpenSSL 3.5.0-FIPS)"
+    assert (server.seen[0]["method"], server.seen[0]["path"]) == ("GET", "/version")
+
+
+@pytest.mark.parametrize("body", ["<html>maintenance</html>", "[1, 2]"])
+def test_a_2xx_that_is_not_a_ttlv_object_is_an_error(server, transport_to, body):
+    server.script = [answer(200, body)]
+
+    with pytest.raises(KmsError) as caught:
+        transport_to(server.url()).post_kmip({}, "Query")
+    assert caught.value.status == 200
+    assert len(server.seen) == 1
+
+
+def test_proxies_come_from_the_environment(server, transport_to, monkeypatch):
+    """The scripted server plays the proxy: it receives the absolute URL of the KMS."""
+    monkeypatch.setenv("HTTP_PROXY", server.url())
+
+    transport_to("http://kms.example.test:9998").post_kmip({}, "Query")
+    assert server.seen[0]["path"] == "http://kms.example.test:9998/kmip/2_1"
+
+
+def test_the_api_key_never_shows_in_errors_or_repr(server, transport_to):
+    server.script = [answer(401, "Access denied: bearer %s is not allowed" % API_KEY)]
+    transport = transport_to(server.url())
+
+    with pytest.raises(KmsError) as http_failure:
+        transport.post_kmip({}, "Get", object_id="k1")
+    server.script = [hang_up]
+    with pytest.raises(KmsError) as network_failure:
+        transport.post_kmip({}, "Get", object_id="k1")
+    shown = [repr(transport), str(transport)]
+    for error in (http_failure.value, network_failure.value):
+        shown += [str(error), repr(error), json.dumps(error.to_dict())]
+    assert http_failure.value.reason == "Permission_Denied"
+    assert all(API_KEY not in text for text in shown), shown
+
+
+def test_user_and_password_in_the_url_stay_out_of_messages(server, transport_to):
+    server.script = [hang_up]
+    url = server.url().replace("http://", "http://admin:hunter2@")
+
+    with pytest.raises(KmsError) as caught:
+        transport_to(url, retries=1).post_kmip({}, "Query")
+    assert "hunter2" not in str(caught.value)
+    assert "hunter2" not in repr(transport_to(url))
+
+
+@pytest.mark.parametrize("status, body, expected", [
+    # KmsError::Kmip21Error, "<ErrorReason>: <message>" (error.rs, kmip_0/kmip_types.rs)
+    (422, "Item_Not_Found: 0b6f2d3e", ("Item_Not_Found", "0b6f2d3e")),
+    (422, "Object_Not_Found: object not found for identifier k1",
+     ("Object_Not_Found", "object not found for identifier k1")),
+    (422, "Wrong_Key_Lifecycle_State: DENIED", ("Wrong_Key_Lifecycle_State", "DENIED")),
+    (422, "Permission_Denied: user bob cannot Get k1", ("Permission_Denied", "user bob cannot Get k1")),
+    # KmsError::Kmip14Error, KMIP 1.4 names converted as the server converts them
+    (422, "ItemNotFound: k1", ("Item_Not_Found", "k1")),
+    (422, "IllegalOperation: no", ("Operation_Not_Supported", "no")),
+    # the other KmsError variants that reach a client
+    (422, "Item not found: k1", ("Item_Not_Found", "Item not found: k1")),
+    (422, "Invalid Request: expected value at line 1 column 1",
+     ("Invalid_Message", "Invalid Request: expected value at line 1 column 1")),
+    (401, "Access denied: bob may not Destroy k1", ("Permission_Denied", "Access denied: bob may not Destroy k1")),
+    (401, "No authentication provided.", ("Authentication_Not_Successful", "No authentication provided.")),
+    (422, "Database Error: Ext. store error: one or more objects already exist",
+     ("Object_Already_Exists", "Database Error: Ext. store error: one or more objects already exist")),
+    (422, "Not Supported: RSA 1024", ("Operation_Not_Supported", "Not Supported: RSA 1024")),
+    (422, "Unexpected server error: wrapping not supported",
+     ("Operation_Not_Supported", "Unexpected server error: wrapping not supported")),
+    (404, "Route not supported: Operation: Frobnicate",
+     ("Operation_Not_Supported", "Route not supported: Operation: Frobnicate")),
+    (422, "This KMIP server does not yet support protection masks",
+     ("Operation_Not_Supported", "This KMIP server does not yet support protection masks")),
+    (422, "Inconsistent operation: Specified object type does not match",
+     ("Operation_Not_Supported", "Inconsistent operation: Specified object type does not match")),
+    # 5xx bodies are masked by the server, so they never yield a reason
+    (500, "Internal server error", (None, "Internal server error")),
+    (500, "Item_Not_Found: k1", (None, "Item_Not_Found: k1")),
+    # nothing recognisable
+    (401, "", ("Authentication_Not_Successful", "HTTP 401")),
+    (422, "Not_A_Reason: k1", (None, "Not_A_Reason: k1")),
+    (429, "", (None, "HTTP 429")),
+])
+def test_parse_reason_reads_each_server_format(status, body, expected):
+    assert parse_reason(status, body) == expected
+
+
+def test_parse_reason_keeps_messages_short_and_on_one_line():
+    reason, message = parse_reason(422, "Invalid Request: " + "x\n" * 1000)
+    assert reason == "Invalid_Message"
+    assert len(message) == MESSAGE_LIMIT and "\n" not in message
+
+
+# --- TLS ----------------------------------------------------------------------------------
+
+def _certificate(subject_cn, key, issuer_cn, issuer_key, is_ca, san_ip=None):
+    now = datetime.datetime.now(datetime.timezone.utc)
+    builder = (x509.CertificateBuilder()
+               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject_cn)]))
+               .issuer_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, issuer_cn)]))
+               .public_key(key.public_key())
+               .serial_number(x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(minutes=5))
+               .not_valid_after(now + datetime.timedelta(days=1))
+               .add_extension(x509.BasicConstraints(ca=is_ca, path_length=None), critical=True))
+    if san_ip:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(san_ip))]), critical=False)
+    return builder.sign(issuer_key, hashes.SHA256())
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    """A throw-away CA, a server certificate for 127.0.0.1 and a client certificate, as PEM files."""
+    folder = tmp_path_factory.mktemp("pki")
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    files = {"ca": _certificate("test CA", ca_key, "test CA", ca_key, True)}
+    for name, cn, san_ip in (("server", "127.0.0.1", "127.0.0.1"), ("client", "ansible-client", None)):
+        key = ec.generate_private_key(ec.SECP256R1())
+        files[name] = _certificate(cn, key, "test CA", ca_key, False, san_ip)
+        files[name + "_key"] = key
+    paths = {}
+    for name, item in files.items():
+        path = folder / (name + ".pem")
+        if name.endswith("_key"):
+            path.write_bytes(item.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                serialization.NoEncryption()))
+        else:
+            path.write_bytes(item.public_bytes(serialization.Encoding.PEM))
+        paths[name] = str(path)
+    return paths
+
+
+@pytest.fixture
+def tls_server(pki):
+    def start(require_client_cert=False):
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(pki["server"], pki["server_key"])
+        if require_client_cert:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(pki["ca"])
+        started.append(ScriptedServer(context))
+        return started[-1]
+    started = []
+    yield start
+    for scripted in started:
+        scripted.stop()
+
+
+def test_tls_is_verified_by_default_and_a_bad_certificate_is_not_retried(tls_server, transport_to, sleeps):
+    scripted = tls_server()
+
+    with pytest.raises(KmsError) as caught:
+        transport_to(scripted.url("https")).post_kmip({}, "Query")
+    assert "SSLError" in caught.value.message
+    assert (caught.value.attempts, sleeps, scripted.seen) == (1, [], [])
+
+
+def test_ca_cert_wins_over_the_requests_ca_bundle_variable(tls_server, transport_to, pki):
+    scripted = tls_server()
+
+    assert transport_to(scripted.url("https"), ca_cert=pki["ca"]).post_kmip({}, "Query") == KMIP_OK
+
+
+def test_validate_certs_false_skips_verification_but_still_warns(tls_server, transport_to):
+    scripted = tls_server()
+
+    with pytest.warns(urllib3.exceptions.InsecureRequestWarning):
+        assert transport_to(scripted.url("https"), validate_certs=False).post_kmip({}, "Query") == KMIP_OK
+
+
+def test_client_certificate_and_key_give_mutual_tls(tls_server, transport_to, pki):
+    scripted = tls_server(require_client_cert=True)
+
+    transport = transport_to(scripted.url("https"), ca_cert=pki["ca"],
+                             client_cert=pki["client"], client_key=pki["client_key"])
+    assert transport.post_kmip({}, "Query") == KMIP_OK
+    assert ((("commonName", "ansible-client"),),) == scripted.seen[0]["peer_cert"]["subject"]
+
+
+@pytest.mark.parametrize("url, options", [
+    ("https://127.0.0.1:9998", {"client_key": "/tmp/key.pem"}),
+    ("127.0.0.1:9998", {}),
+    ("https://127.0.0.1:9998", {"retries": 0}),
+])
+def test_settings_that_cannot_work_are_refused_up_front(url, options):
+    with pytest.raises(KmsError):
+        KmsTransport(url, **options)
