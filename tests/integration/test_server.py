@@ -16,15 +16,16 @@ def test_version_reports_the_pinned_version(kms_server):
 def test_raw_json_ttlv_key_pair_is_seen_by_ckms(kms_server):
     """No collection code here: a hand-written request, as the server documents it."""
     tag = "raw-%s" % uuid.uuid4().hex[:8]
-    tags_hex = ('["%s"]' % tag).encode().hex().upper()
     rsa_attrs = [{"tag": "CryptographicAlgorithm", "type": "Enumeration", "value": "RSA"},
                  {"tag": "CryptographicLength", "type": "Integer", "value": 2048}]
     request = {"tag": "CreateKeyPair", "value": [
         {"tag": "CommonAttributes", "value": rsa_attrs + [
-            {"tag": "VendorAttributes", "value": [{"tag": "VendorAttributes", "value": [
+            # 5.28 reads tags from a vendor attribute under the tag "Attribute" with a
+            # TextString JSON array; "VendorAttributes" or a ByteString value is ignored.
+            {"tag": "Attribute", "value": [
                 {"tag": "VendorIdentification", "type": "TextString", "value": "cosmian"},
                 {"tag": "AttributeName", "type": "TextString", "value": "tag"},
-                {"tag": "AttributeValue", "type": "ByteString", "value": tags_hex}]}]}]},
+                {"tag": "AttributeValue", "type": "TextString", "value": '["%s"]' % tag}]}]},
         {"tag": "PrivateKeyAttributes", "value": rsa_attrs + [
             {"tag": "CryptographicUsageMask", "type": "Integer", "value": 2601}]},
         {"tag": "PublicKeyAttributes", "value": rsa_attrs + [

@@ -1,0 +1,513 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pkimanager maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The local audit trail: one tamper-evident record per KMS operation, in SQLite.
+
+Why a hash chain in a local SQLite file: the record must exist before the module goes on
+(no KMS operation without a record), it must survive concurrent forks on one host, and an
+edit, deletion or reordering of past records must be detectable later.
+
+Public API::
+
+    class AuditError(Exception)      # any failure to open, write or read the store
+    class AuditTrail:
+        __init__(path=None, jsonl_path=None, operation_id=None, context=None)
+            # path None -> default_audit_path(); operation_id None -> a new uuid4;
+            # context: optional user, host, playbook, task, kms_url (user and host
+            # default to the effective user and this host's name)
+        ensure_writable()            # create/open the store and prove it can be written
+        record(operation, entity_type, entity_id, status, details=None, kms_url=None) -> dict
+        query(operation=None, entity_type=None, entity_id=None, status=None,
+              operation_id=None, since=None, until=None, limit=100, newest_first=True) -> [dict]
+        verify() -> dict(valid, records, first_broken, last_record_id, last_hash)
+        summary(**filters) -> dict(total, success, failure, operations, first, last, table)
+        export(dest, fmt="jsonl", **filters) -> number of rows written
+        close()                      # also a context manager
+    default_audit_path()             # $XDG_STATE_HOME or ~/.local/state, + pkimanager-kms/audit.db
+    audit_argument_spec()            # the audit_log / audit_jsonl module options
+    scrub(value), canonical_json(record), record_hash(record)
+
+``filters`` are the keyword filters of ``query`` without ``limit`` and ``newest_first``;
+``since`` is inclusive, ``until`` exclusive (ISO 8601, UTC when no offset is given).
+Readers never create the store: a missing store reads as an empty one.
+
+Record (``RECORD_FIELDS``, one SQLite row, one JSON-lines line): ``record_id`` (1, 2, ...
+in chain order), ``operation_id``, ``timestamp`` (UTC, ``2026-11-28T12:00:00.123Z``),
+``operation`` (``kms.create_key_pair``), ``entity_type``, ``entity_id``, ``status``
+(``success`` or ``failure``), ``details`` (JSON object; ``reason`` and ``message`` on
+failure), ``kms_url``, ``user``, ``host``, ``playbook``, ``task``, ``prev_hash`` and
+``hash``. ``hash`` is the SHA-256 hex of ``canonical_json`` of every other field (sorted
+keys, compact separators, ASCII), so anyone can check a JSON-lines line with ``json`` and
+``hashlib`` alone; ``prev_hash`` is the previous record's hash, 64 zeros for the first.
+
+Tamper evidence: ``verify`` finds edited records (hash), deleted ones (gap in record ids,
+or a prev_hash that is not the predecessor's hash) and moved ones (prev_hash). A rewrite of
+the whole chain from some record to the end cannot be detected from the store alone: keep
+``last_hash`` of ``verify`` somewhere else to anchor it.
+
+Nothing secret is recorded: before hashing, every value under a key that names a secret
+(api_key, token, password, passphrase, secret, private_key, key_material, authorization,
+client_key, credential, cookie; any case or separator, at any depth, but not names of
+references such as ``private_key_id``) and every string holding a PEM private key block
+becomes ``"<redacted>"``; so do bytes, and user:password in the KMS URL.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import csv
+import datetime
+import hashlib
+import json
+import math
+import os
+import pwd
+import random
+import re
+import socket
+import sqlite3
+import time
+import uuid
+
+GENESIS_HASH = "0" * 64
+REDACTED = "<redacted>"
+STATUSES = ("success", "failure")
+RECORD_FIELDS = ("record_id", "operation_id", "timestamp", "operation", "entity_type", "entity_id",
+                 "status", "details", "kms_url", "user", "host", "playbook", "task", "prev_hash", "hash")
+CONTEXT_FIELDS = ("user", "host", "playbook", "task", "kms_url")
+FILTER_COLUMNS = ("operation", "entity_type", "entity_id", "status", "operation_id")
+EXPORT_FORMATS = ("jsonl", "csv")
+
+SCHEMA_VERSION = 1
+BUSY_TIMEOUT = 30.0
+STORE_ENV = "KMS_AUDIT_LOG"
+JSONL_ENV = "KMS_AUDIT_JSONL"
+
+_SCHEMA = (
+    """CREATE TABLE audit_records (
+        record_id INTEGER PRIMARY KEY,
+        operation_id TEXT NOT NULL,
+        timestamp TEXT NOT NULL,
+        operation TEXT NOT NULL,
+        entity_type TEXT,
+        entity_id TEXT,
+        status TEXT NOT NULL CHECK (status IN ('success', 'failure')),
+        details TEXT NOT NULL,
+        kms_url TEXT,
+        user TEXT,
+        host TEXT,
+        playbook TEXT,
+        task TEXT,
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL)""",
+    "CREATE INDEX audit_records_entity ON audit_records (entity_id)",
+    "CREATE INDEX audit_records_operation_id ON audit_records (operation_id)",
+    "CREATE INDEX audit_records_timestamp ON audit_records (timestamp)",
+    "PRAGMA user_version = %d" % SCHEMA_VERSION,
+)
+
+_SECRET_NAME = re.compile(
+    r"(?:^|_)(?:api_?key|access_?key|token|pass_?word|passwd|pass_?phrase|secret|private_?key|"
+    r"key_?material|authori[sz]ation|client_?key|credential|cookie|bearer)s?(?:_|$)")
+_REFERENCE_NAME = re.compile(r"_(?:id|ids|uid|uuid|identifier|link|links|fingerprint)$")
+_PEM_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
+_URL_USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@]*@")
+_ISO_8601 = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?$", re.IGNORECASE)
+
+
+class AuditError(Exception):
+    """The audit store could not be opened, written or read; the message names the path."""
+
+
+def default_audit_path():
+    """The per-user store, in the XDG state directory (a relative XDG_STATE_HOME is ignored)."""
+    state_home = os.environ.get("XDG_STATE_HOME", "")
+    if not os.path.isabs(state_home):
+        state_home = os.path.join(os.path.expanduser("~"), ".local", "state")
+    return os.path.join(state_home, "pkimanager-kms", "audit.db")
+
+
+def audit_argument_spec():
+    """Argument spec of the audit_log / audit_jsonl options (a new dict each call)."""
+    # Imported here so that the writer itself needs nothing beyond the standard library.
+    from ansible.module_utils.basic import env_fallback
+    return dict(
+        audit_log=dict(type="path", fallback=(env_fallback, [STORE_ENV])),
+        audit_jsonl=dict(type="path", fallback=(env_fallback, [JSONL_ENV])),
+    )
+
+
+def _is_secret_name(name):
+    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
+    words = re.sub(r"[^a-z0-9]+", "_", words).strip("_")
+    return bool(_SECRET_NAME.search(words)) and not _REFERENCE_NAME.search(words)
+
+
+def scrub(value):
+    """A JSON-safe copy of ``value`` in which nothing secret is left (see the module doc)."""
+    if isinstance(value, dict):
+        return dict((str(key), REDACTED if _is_secret_name(str(key)) else scrub(item))
+                    for key, item in value.items())
+    if isinstance(value, (list, tuple)):
+        return [scrub(item) for item in value]
+    if isinstance(value, str):
+        return REDACTED if _PEM_PRIVATE_KEY.search(value) else value
+    if isinstance(value, (bytes, bytearray)):
+        return REDACTED
+    if value is None or isinstance(value, (bool, int)):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    return scrub(str(value))
+
+
+def canonical_json(record):
+    """The one serialisation that is hashed, mirrored and exported."""
+    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
+def record_hash(record):
+    """SHA-256 hex of every field of ``record`` but ``hash``."""
+    content = dict((key, value) for key, value in record.items() if key != "hash")
+    return hashlib.sha256(canonical_json(content).encode("ascii")).hexdigest()
+
+
+def _format_timestamp(moment):
+    moment = moment.astimezone(datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (moment.microsecond // 1000)
+
+
+def _parse_timestamp(name, value):
+    """``value`` (ISO 8601 text or datetime) as a stored timestamp, comparable as text."""
+    if isinstance(value, datetime.datetime):
+        moment = value
+    else:
+        match = _ISO_8601.match(str(value).strip())
+        if not match:
+            raise AuditError("%s must be an ISO 8601 date or time such as 2026-11-28T12:00:00Z, got %r"
+                             % (name, value))
+        year, month, day, hour, minute, second, fraction, offset = match.groups()
+        try:
+            moment = datetime.datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0),
+                                       int(second or 0), int((fraction or "0")[:6].ljust(6, "0")),
+                                       tzinfo=_parse_offset(offset))
+        except ValueError as exc:
+            raise AuditError("%s is not a valid date or time (%s), got %r" % (name, exc, value))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=datetime.timezone.utc)
+    return _format_timestamp(moment)
+
+
+def _parse_offset(offset):
+    if not offset or offset.upper() == "Z":
+        return datetime.timezone.utc
+    digits = offset[1:].replace(":", "")
+    delta = datetime.timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    return datetime.timezone(-delta if offset[0] == "-" else delta)
+
+
+def _is_busy(error):
+    message = str(error).lower()
+    return "locked" in message or "busy" in message
+
+
+def _current_user():
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return str(os.geteuid())
+
+
+def _open_private(path):
+    """Open ``path`` for appending; a missing file is created 0600, a missing directory 0700."""
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        os.makedirs(directory, 0o700, exist_ok=True)
+        os.chmod(directory, 0o700)
+    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+
+
+class AuditTrail:
+    """The audit store of one module run: its writer (one operation id) and its readers."""
+
+    def __init__(self, path=None, jsonl_path=None, operation_id=None, context=None):
+        unknown = sorted(set(context or {}) - set(CONTEXT_FIELDS))
+        if unknown:
+            raise ValueError("unknown audit context field(s) %s; known: %s"
+                             % (", ".join(unknown), ", ".join(CONTEXT_FIELDS)))
+        self.path = os.path.abspath(os.path.expanduser(path or default_audit_path()))
+        self.jsonl_path = os.path.abspath(os.path.expanduser(jsonl_path)) if jsonl_path else None
+        self.operation_id = str(operation_id or uuid.uuid4())
+        self.context = dict((field, None) for field in CONTEXT_FIELDS)
+        self.context.update(user=_current_user(), host=socket.gethostname())
+        self.context.update(context or {})
+        self._connection = None
+        self._schema_ready = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def close(self):
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+            self._schema_ready = False
+
+    # -- writing -------------------------------------------------------------------------
+
+    def ensure_writable(self):
+        """Create or open the store (and the mirror) and prove a record can be written.
+
+        Modules call it before their first KMS call, so that no operation runs that could
+        not be recorded. Raises AuditError naming the path and the cause.
+        """
+        try:
+            self._writer()
+            self._in_write_transaction(lambda connection: None, commit=False)
+            if self.jsonl_path:
+                os.close(_open_private(self.jsonl_path))
+        except (OSError, sqlite3.Error) as exc:
+            raise AuditError("audit store %s is not writable: %s" % (self._paths(), exc))
+
+    def record(self, operation, entity_type, entity_id, status, details=None, kms_url=None):
+        """Append one record (and its mirror line); returns it as stored. AuditError on failure."""
+        if not operation or not isinstance(operation, str):
+            raise AuditError("cannot record an operation without a name, got %r" % (operation,))
+        if status not in STATUSES:
+            raise AuditError("cannot record %s: status must be success or failure, got %r" % (operation, status))
+        if details is not None and not isinstance(details, dict):
+            raise AuditError("cannot record %s: details must be a dict, got %s" % (operation, type(details).__name__))
+        details = dict(details or {})
+        if status == "failure":
+            details.setdefault("reason", None)
+            details.setdefault("message", None)
+        url = kms_url or self.context["kms_url"]
+        content = scrub(dict(self.context, operation_id=self.operation_id, operation=operation,
+                             entity_type=entity_type, entity_id=None if entity_id is None else str(entity_id),
+                             status=status, details=details,
+                             kms_url=_URL_USERINFO.sub(r"\1" + REDACTED + "@", url) if url else None))
+        try:
+            self._writer()
+            return self._in_write_transaction(lambda connection: self._append(connection, content))
+        except (OSError, sqlite3.Error) as exc:
+            raise AuditError("cannot write the audit record of %s to %s: %s" % (operation, self._paths(), exc))
+
+    def _append(self, connection, content):
+        """Chain and insert ``content``; runs while holding the store's write lock."""
+        last = connection.execute("SELECT record_id, hash FROM audit_records ORDER BY record_id DESC LIMIT 1").fetchone()
+        record = dict(content, record_id=last[0] + 1 if last else 1, timestamp=_format_timestamp(
+            datetime.datetime.now(datetime.timezone.utc)), prev_hash=last[1] if last else GENESIS_HASH)
+        record["hash"] = record_hash(record)
+        record = dict((field, record[field]) for field in RECORD_FIELDS)
+        row = dict(record, details=canonical_json(record["details"]))
+        connection.execute("INSERT INTO audit_records (%s) VALUES (%s)" % (
+            ", ".join(RECORD_FIELDS), ", ".join("?" * len(RECORD_FIELDS))), [row[f] for f in RECORD_FIELDS])
+        if self.jsonl_path:
+            # Under the same lock, so the mirror's lines are in chain order.
+            with os.fdopen(_open_private(self.jsonl_path), "ab") as mirror:
+                mirror.write((canonical_json(record) + "\n").encode("ascii"))
+        return record
+
+    def _writer(self):
+        if self._connection is None:
+            os.close(_open_private(self.path))
+            self._connect()
+        if not self._schema_ready:
+            self._connection.execute("PRAGMA journal_mode = WAL")
+            self._in_write_transaction(self._create_schema)
+            self._schema_ready = True
+        return self._connection
+
+    def _create_schema(self, connection):
+        if self._schema_version(connection) == 0:
+            for statement in _SCHEMA:
+                connection.execute(statement)
+
+    def _in_write_transaction(self, work, commit=True):
+        """Run ``work(connection)`` inside BEGIN IMMEDIATE, retrying while the store is locked.
+
+        The write lock is taken before anything is read, so concurrent writers append one
+        after the other and the chain stays linear.
+        """
+        deadline = time.monotonic() + BUSY_TIMEOUT
+        delay = 0.005
+        while True:
+            try:
+                self._connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay * random.uniform(0.5, 1.5))
+                delay = min(delay * 2, 0.25)
+                continue
+            try:
+                result = work(self._connection)
+                self._connection.execute("COMMIT" if commit else "ROLLBACK")
+                return result
+            finally:
+                if self._connection.in_transaction:
+                    self._connection.execute("ROLLBACK")
+
+    # -- reading -------------------------------------------------------------------------
+
+    def query(self, operation=None, entity_type=None, entity_id=None, status=None, operation_id=None,
+              since=None, until=None, limit=100, newest_first=True):
+        """Matching records as dicts; ``limit`` None or 0 returns them all."""
+        if limit is not None and limit < 0:
+            raise AuditError("limit must be 0 (no limit) or more, got %r" % (limit,))
+        filters = dict(operation=operation, entity_type=entity_type, entity_id=entity_id, status=status,
+                       operation_id=operation_id, since=since, until=until)
+        return list(self._select(filters, newest_first=newest_first, limit=limit or None))
+
+    def verify(self):
+        """Walk the whole chain; the first broken record and why, or valid=True."""
+        result = dict(valid=True, records=0, first_broken=None, last_record_id=None, last_hash=GENESIS_HASH)
+        for row in self._rows("SELECT %s FROM audit_records ORDER BY record_id" % ", ".join(RECORD_FIELDS)):
+            record = dict(zip(RECORD_FIELDS, row))
+            if result["valid"]:
+                reason = _chain_problem(record, result["last_record_id"], result["last_hash"])
+                if reason:
+                    result.update(valid=False, first_broken=dict(record_id=record["record_id"], reason=reason))
+            result.update(records=result["records"] + 1, last_record_id=record["record_id"], last_hash=record["hash"])
+        return result
+
+    def summary(self, **filters):
+        """Counts per operation and status, totals, time span, and a text table of them."""
+        _check_filters(filters)
+        where, params = _where(filters)
+        operations = {}
+        for operation, status, count in self._rows(
+                "SELECT operation, status, COUNT(*) FROM audit_records%s GROUP BY operation, status" % where, params):
+            counts = operations.setdefault(operation, dict(success=0, failure=0, total=0))
+            counts[status] += count
+            counts["total"] += count
+        totals = dict((key, sum(c[key] for c in operations.values())) for key in ("success", "failure", "total"))
+        span = list(self._rows("SELECT MIN(timestamp), MAX(timestamp) FROM audit_records%s" % where, params))
+        first, last = span[0] if span else (None, None)
+        return dict(totals, operations=operations, first=first, last=last, table=_table(operations, totals))
+
+    def export(self, dest, fmt="jsonl", **filters):
+        """Write the matching records to ``dest`` in chain order; returns the number of rows.
+
+        ``jsonl``: one canonical JSON line per record, as in the mirror (an unfiltered export
+        can be verified offline). ``csv``: a header, then ``details`` as canonical JSON.
+        """
+        if fmt not in EXPORT_FORMATS:
+            raise AuditError("export format must be one of %s, got %r" % (", ".join(EXPORT_FORMATS), fmt))
+        _check_filters(filters)
+        rows = 0
+        try:
+            with open(dest, "w", newline="", encoding="utf-8") as handle:
+                writer = csv.writer(handle) if fmt == "csv" else None
+                if writer:
+                    writer.writerow(RECORD_FIELDS)
+                for record in self._select(filters, newest_first=False, limit=None):
+                    if writer:
+                        writer.writerow(["" if record[f] is None else canonical_json(record[f]) if f == "details"
+                                         else record[f] for f in RECORD_FIELDS])
+                    else:
+                        handle.write(canonical_json(record) + "\n")
+                    rows += 1
+        except OSError as exc:
+            raise AuditError("cannot export the audit trail to %s: %s" % (dest, exc))
+        return rows
+
+    def _select(self, filters, newest_first, limit):
+        where, params = _where(filters)
+        sql = "SELECT %s FROM audit_records%s ORDER BY record_id %s" % (
+            ", ".join(RECORD_FIELDS), where, "DESC" if newest_first else "ASC")
+        if limit:
+            sql += " LIMIT %d" % limit
+        for row in self._rows(sql, params):
+            record = dict(zip(RECORD_FIELDS, row))
+            try:
+                record["details"] = json.loads(record["details"])
+            except ValueError:
+                raise AuditError("record %s in %s has details that are not JSON: the store was edited (see verify)"
+                                 % (record["record_id"], self.path))
+            yield record
+
+    def _rows(self, sql, params=()):
+        """Rows of a read; none when the store does not exist or has no records table yet."""
+        try:
+            if self._connection is None:
+                if not os.path.exists(self.path):
+                    return
+                self._connect()
+            if self._schema_version(self._connection) == 0:
+                return
+            for row in self._connection.execute(sql, params):
+                yield row
+        except sqlite3.Error as exc:
+            raise AuditError("cannot read the audit store %s: %s" % (self.path, exc))
+
+    # -- shared --------------------------------------------------------------------------
+
+    def _connect(self):
+        self._connection = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
+        # Each record is a decision someone may have to account for: make commits durable.
+        self._connection.execute("PRAGMA synchronous = FULL")
+
+    def _schema_version(self, connection):
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version > SCHEMA_VERSION:
+            raise AuditError("audit store %s has schema version %d; this collection knows up to %d"
+                             % (self.path, version, SCHEMA_VERSION))
+        return version
+
+    def _paths(self):
+        return "%s (mirror %s)" % (self.path, self.jsonl_path) if self.jsonl_path else self.path
+
+
+def _chain_problem(stored, previous_id, previous_hash):
+    """Why the ``stored`` row (details as text) does not follow record ``previous_id``, or None."""
+    expected_id = (previous_id or 0) + 1
+    if stored["record_id"] != expected_id:
+        return "record id %d where %d was expected (records deleted or renumbered)" % (stored["record_id"], expected_id)
+    try:
+        record = dict(stored, details=json.loads(stored["details"]))
+    except ValueError:
+        return "details are not valid JSON (edited after the record was written)"
+    if record_hash(record) != record["hash"]:
+        return "hash does not match the record's content (edited after it was written)"
+    if record["prev_hash"] != previous_hash:
+        if previous_id is None:
+            return "prev_hash of the first record is not the genesis value (records before it were deleted)"
+        return "prev_hash does not match the hash of record %d (a record was deleted, inserted or moved)" % previous_id
+    return None
+
+
+def _check_filters(filters):
+    unknown = sorted(set(filters) - set(FILTER_COLUMNS + ("since", "until")))
+    if unknown:
+        raise TypeError("unknown audit filter(s): %s" % ", ".join(unknown))
+
+
+def _where(filters):
+    """SQL WHERE clause and parameters for the given filters (None means any)."""
+    clauses, params = [], []
+    for column in FILTER_COLUMNS:
+        if filters.get(column) is not None:
+            clauses.append("%s = ?" % column)
+            params.append(filters[column])
+    for name, comparison in (("since", ">="), ("until", "<")):
+        if filters.get(name) is not None:
+            clauses.append("timestamp %s ?" % comparison)
+            params.append(_parse_timestamp(name, filters[name]))
+    return (" WHERE " + " AND ".join(clauses) if clauses else ""), params
+
+
+def _table(operations, totals):
+    """Fixed-width lines that stay aligned in playbook output."""
+    width = max([len("operation"), len("all operations")] + [len(name) for name in operations])
+    line = "%-" + str(width) + "s  %7s  %7s  %7s"
+    rows = [line % ("operation", "success", "failure", "total")]
+    rows += [line % (name, c["success"], c["failure"], c["total"]) for name, c in sorted(operations.items())]
+    rows.append(line % ("all operations", totals["success"], totals["failure"], totals["total"]))
+    return rows

@@ -1,0 +1,119 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pkimanager maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The base class of every module that talks to the KMS.
+
+It wires, once: the shared connection and audit options, argument checks that must pass
+before any KMS call, the client with its audit observer (every KMS call leaves a
+record, success or failure), and the translation of KMS errors into ``fail_json``.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import re
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.pkimanager.kms.plugins.module_utils.audit import (
+    AuditError,
+    AuditTrail,
+    audit_argument_spec,
+)
+from ansible_collections.pkimanager.kms.plugins.module_utils.client import KmsClient
+from ansible_collections.pkimanager.kms.plugins.module_utils.connection import (
+    CONNECTION_REQUIRED_TOGETHER,
+    connection_argument_spec,
+    transport_from_params,
+    validate_connection_params,
+)
+from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
+
+
+def audit_operation_name(kmip_name):
+    """``CreateKeyPair`` -> ``kms.create_key_pair``: the audit trail's operation names."""
+    return "kms." + re.sub(r"(?<!^)(?=[A-Z])", "_", kmip_name).lower()
+
+
+def _audit_summary(value):
+    """What of an operation's result goes into the audit trail: ids and states, no bytes."""
+    if isinstance(value, dict):
+        return dict((k, _audit_summary(v)) for k, v in value.items()
+                    if k not in ("der", "pem") and not isinstance(v, bytes))
+    if isinstance(value, (list, tuple)):
+        return [_audit_summary(v) for v in value][:50]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    return str(value)
+
+
+class KmsModule(AnsibleModule):
+    """AnsibleModule with the KMS connection, audit trail and error handling built in.
+
+    Modules give their own argument spec; ``validate`` (a callable returning a list of
+    problems) runs before any KMS call, after the shared connection checks.
+    """
+
+    def __init__(self, argument_spec, validate=None, **kwargs):
+        spec = connection_argument_spec()
+        spec.update(audit_argument_spec())
+        spec.update(argument_spec)
+        kwargs["required_together"] = list(kwargs.get("required_together", [])) + CONNECTION_REQUIRED_TOGETHER
+        super(KmsModule, self).__init__(argument_spec=spec, **kwargs)
+        problems = validate_connection_params(self.params) + list(validate(self.params) if validate else [])
+        if problems:
+            self.fail_json(msg="Invalid arguments: " + "; ".join(problems))
+        self._client = None
+        self.audit = AuditTrail(
+            self.params["audit_log"], jsonl_path=self.params.get("audit_jsonl"),
+            context={"kms_url": self.params["kms_url"]})
+
+    @property
+    def client(self):
+        """The KMIP client, created on first use, after the audit store proved writable."""
+        if self._client is None:
+            try:
+                self.audit.ensure_writable()
+            except AuditError as exc:
+                self.fail_json(msg="The audit trail is not writable, so no KMS call was made: %s" % exc)
+            self._client = KmsClient(transport_from_params(self.params), observer=self._record)
+        return self._client
+
+    def call(self, operation, entity_type=None):
+        """Run one operation; a KMS failure ends the module with a clear message."""
+        if entity_type:
+            operation.entity_type = entity_type
+        try:
+            return self.client.call(operation)
+        except KmsError as error:
+            self.fail_kms(error)
+
+    def call_or_none(self, operation, entity_type=None):
+        """Like :meth:`call`, but None when the KMS says the object does not exist."""
+        if entity_type:
+            operation.entity_type = entity_type
+        try:
+            return self.client.call(operation)
+        except KmsError as error:
+            if error.not_found:
+                return None
+            self.fail_kms(error)
+
+    def fail_kms(self, error, **result):
+        self.fail_json(msg=str(error), kms_error=error.to_dict(), **result)
+
+    def _record(self, operation, value, error):
+        """Audit observer: one record per KMS call; a write failure stops the module."""
+        if error is None:
+            status, details = "success", {"result": _audit_summary(value)}
+        else:
+            status, details = "failure", {"reason": error.reason, "message": error.message,
+                                          "http_status": error.status, "attempts": error.attempts}
+        try:
+            self.audit.record(audit_operation_name(operation.name), operation.entity_type,
+                              operation.object_id or (value.get("private_key_id") if isinstance(value, dict) else None),
+                              status, details=details, kms_url=self.params["kms_url"])
+        except AuditError as exc:
+            self.fail_json(msg="%s on %r was %s at the KMS, but its audit record could not be written: %s"
+                           % (operation.name, operation.object_id, "done" if error is None else "attempted", exc))

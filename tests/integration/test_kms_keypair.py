@@ -1,0 +1,195 @@
+"""kms_keypair through ansible-playbook against the real server."""
+
+import os
+import stat
+import uuid
+
+import pytest
+
+from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
+from ansible_collections.pkimanager.kms.plugins.module_utils.audit import AuditTrail
+from ansible_collections.pkimanager.kms.plugins.module_utils.client import KmsClient
+from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
+from ansible_collections.pkimanager.kms.plugins.module_utils.transport import KmsTransport
+
+from playbook import run_playbook
+
+
+@pytest.fixture
+def env(kms_server, tmp_path):
+    """Connection through the documented env fallbacks, and a private audit store."""
+    return {"KMS_URL": kms_server.url, "KMS_AUDIT_LOG": str(tmp_path / "audit.db"), "tmp": str(tmp_path)}
+
+
+@pytest.fixture
+def client(kms_server):
+    return KmsClient(KmsTransport(kms_server.url, timeout=60))
+
+
+def play(env, *tasks, **kwargs):
+    extra = {k: v for k, v in env.items() if k != "tmp"}
+    return run_playbook(list(tasks), extra_env=extra, **kwargs)
+
+
+def keypair(name, title=None, **options):
+    return {"name": title or "keypair", "pkimanager.kms.kms_keypair": dict(name=name, **options),
+            "ignore_errors": True}
+
+
+def records(env, **filters):
+    return AuditTrail(env["KMS_AUDIT_LOG"]).query(newest_first=False, limit=1000, **filters)
+
+
+def exists(client, object_id):
+    try:
+        return client.call(ops.get_attributes(object_id))["state"] != "Destroyed"
+    except KmsError as error:
+        assert error.not_found
+        return False
+
+
+def test_lifecycle(env, client):
+    name = "kp-%s" % uuid.uuid4().hex[:8]
+    pub = os.path.join(env["tmp"], "pub.pem")
+    run = play(env,
+               keypair(name, "create", size=2048, tags=["web"], public_key_path=pub, mode="0640"),
+               keypair(name, "again", size=2048, tags=["web"], public_key_path=pub, mode="0640"),
+               keypair(name, "tag change fails", size=2048, tags=["web", "api"]),
+               keypair(name, "tag change replaces", size=2048, tags=["web", "api"], regenerate="mismatch"),
+               keypair(name, "size mismatch fails", size=3072, tags=["web", "api"]),
+               keypair(name, "size mismatch kept", size=3072, tags=["web", "api"], regenerate="never"),
+               keypair(name, "size mismatch replaces", size=3072, tags=["web", "api"], regenerate="mismatch"),
+               keypair(name, "revoke", state="revoked", revocation_reason="KeyCompromise", revocation_message="lost"),
+               keypair(name, "revoke again", state="revoked"),
+               keypair(name, "absent", state="absent"),
+               keypair(name, "absent again", state="absent"))
+    created = run.result("create")
+    assert created["changed"] and created["changes"][0] == "created", run.output[-3000:]
+    assert created["private_key_id"] == name and created["public_key_id"]
+    assert created["state"] == "Active" and created["size"] == 2048 and created["tags"] == ["web"]
+    assert created["public_key_pem"].startswith("-----BEGIN PUBLIC KEY-----")
+    assert len(created["fingerprint_sha256"].split(":")) == 32 and created["activation_date"]
+    assert "public key file written" in created["changes"]
+    with open(pub) as handle:
+        assert handle.read() == created["public_key_pem"]
+
+    again = run.result("again")
+    assert not again["changed"] and again["fingerprint_sha256"] == created["fingerprint_sha256"]
+
+    failed = run.result("tag change fails")
+    assert failed["_status"] == "failed" and "tags are ['web'], requested ['api', 'web']" in failed["msg"]
+    replaced = run.result("tag change replaces")
+    assert replaced["changed"] and replaced["changes"] == ["replaced"] and replaced["tags"] == ["api", "web"]
+    assert replaced["fingerprint_sha256"] != created["fingerprint_sha256"]
+
+    assert "size is 2048, requested 3072" in run.result("size mismatch fails")["msg"]
+    kept = run.result("size mismatch kept")
+    assert not kept["changed"] and kept["size"] == 2048 and kept["mismatch"] == ["size is 2048, requested 3072"]
+    bigger = run.result("size mismatch replaces")
+    assert bigger["changed"] and bigger["size"] == 3072
+
+    revoked = run.result("revoke")
+    assert revoked["changed"] and revoked["state"] == "Compromised"
+    assert not run.result("revoke again")["changed"]
+    assert run.result("absent")["changed"] and run.result("absent")["state"] == "absent"
+    assert not run.result("absent again")["changed"]
+    assert not exists(client, name) and not exists(client, bigger["public_key_id"])
+
+    trail = records(env, entity_id=name)
+    operations = [(r["operation"], r["status"]) for r in trail]
+    assert ("kms.create_key_pair", "success") in operations
+    assert ("kms.revoke", "success") in operations and ("kms.destroy", "success") in operations
+    assert all(r["status"] == "success" or r["operation"] == "kms.get_attributes" for r in trail)
+
+
+def test_public_key_file_written_once_with_mode(env):
+    name = "file-%s" % uuid.uuid4().hex[:8]
+    pub = os.path.join(env["tmp"], "key.pem")
+    task = keypair(name, size=2048, public_key_path=pub, mode="0600")
+    first = play(env, task).result("keypair")
+    mtime = os.stat(pub).st_mtime_ns
+    second = play(env, task).result("keypair")
+    assert first["changed"] and not second["changed"]
+    assert os.stat(pub).st_mtime_ns == mtime
+    assert stat.S_IMODE(os.stat(pub).st_mode) == 0o600
+    third = play(env, keypair(name, size=2048, public_key_path=pub, mode="0644")).result("keypair")
+    assert third["changed"] and stat.S_IMODE(os.stat(pub).st_mode) == 0o644
+
+
+def test_check_mode_creates_nothing_and_predicts(env, client):
+    name = "check-%s" % uuid.uuid4().hex[:8]
+    run = play(env, keypair(name, size=2048), args=["--check", "--diff"])
+    predicted = run.result("keypair")
+    assert predicted["changed"] and predicted["changes"] == ["created"]
+    assert predicted["diff"]["before"] == {"state": "absent"} and predicted["diff"]["after"]["size"] == 2048
+    assert not exists(client, name)
+    assert not [r for r in records(env, entity_id=name) if r["operation"] != "kms.get_attributes"]
+    real = play(env, keypair(name, size=2048)).result("keypair")
+    assert real["changed"] and real["changes"] == predicted["changes"]
+    check_again = play(env, keypair(name, size=2048), args=["--check"]).result("keypair")
+    assert not check_again["changed"] and check_again["fingerprint_sha256"] == real["fingerprint_sha256"]
+    absent_check = play(env, keypair(name, state="absent"), args=["--check"]).result("keypair")
+    assert absent_check["changed"] and exists(client, name)
+
+
+def test_diff_never_shows_key_material(env):
+    name = "diff-%s" % uuid.uuid4().hex[:8]
+    run = play(env, keypair(name, size=2048), args=["--diff"])
+    result = run.result("keypair")
+    assert "BEGIN" not in str(result["diff"]) and result["diff"]["after"]["state"] == "Active"
+
+
+def test_twenty_forks_on_one_name_make_one_pair(env, client, kms_server):
+    name = "race-%s" % uuid.uuid4().hex[:8]
+    tag = "race-%s" % uuid.uuid4().hex[:8]
+    hosts = ["fork%02d" % i for i in range(20)]
+    run = play(env, keypair(name, size=2048, tags=[tag]), hosts=hosts, forks=20)
+    results = [run.result("keypair", host) for host in hosts]
+    assert all(r["_status"] == "ok" for r in results), run.output[-3000:]
+    assert sum(1 for r in results if r["changed"]) == 1
+    assert len(set(r["fingerprint_sha256"] for r in results)) == 1
+    assert client.call(ops.locate(object_type="PrivateKey", tags=[tag])) == [name]
+    listed = kms_server.ckms("locate", "--tag", tag).split()
+    assert sum(1 for word in listed if word == name) == 1
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"size": 1024}, "value of size must be one of: 2048, 3072, 4096, got: 1024"),
+    ({"size": 5000}, "value of size must be one of: 2048, 3072, 4096, got: 5000"),
+    ({"name": ""}, "name must be 1 to 128 characters"),
+    ({"tags": ["_sk"]}, "must not start with '_'"),
+    ({"regenerate": "sometimes"}, "value of regenerate must be one of: never, fail, mismatch, always"),
+    ({"kms_url": "ftp://x"}, "kms_url must start with http:// or https://"),
+])
+def test_bad_arguments_fail_before_any_kms_call(env, options, message):
+    task = {"name": "keypair", "pkimanager.kms.kms_keypair": dict({"name": "bad-args"}, **options),
+            "ignore_errors": True}
+    result = play(env, task).result("keypair")
+    assert result["_status"] == "failed" and message in result["msg"]
+    assert not os.path.exists(env["KMS_AUDIT_LOG"]) or records(env) == []
+
+
+def test_kms_failure_is_audited_with_its_reason(env, kms_server):
+    name = "fail-%s" % uuid.uuid4().hex[:8]
+    run = play(env, keypair(name, state="revoked"))
+    assert "no key pair named" in run.result("keypair")["msg"]
+    failures = records(env, entity_id=name, status="failure")
+    assert failures and failures[0]["details"]["reason"] == "Object_Not_Found"
+
+
+def test_unwritable_audit_store_stops_before_the_kms(env, client):
+    name = "noaudit-%s" % uuid.uuid4().hex[:8]
+    blocker = os.path.join(env["tmp"], "a-file")
+    open(blocker, "w").close()
+    env = dict(env, KMS_AUDIT_LOG=os.path.join(blocker, "audit.db"))
+    result = play(env, keypair(name, size=2048)).result("keypair")
+    assert result["_status"] == "failed" and "audit trail is not writable" in result["msg"]
+    assert not exists(client, name)
+
+
+def test_module_defaults_group(env, kms_server):
+    name = "group-%s" % uuid.uuid4().hex[:8]
+    task = {"name": "keypair", "module_defaults": {"group/pkimanager.kms.kms": {"kms_url": kms_server.url}},
+            "pkimanager.kms.kms_keypair": {"name": name, "size": 2048}}
+    env = dict(env, KMS_URL="http://127.0.0.1:1")
+    assert play(env, task).result("keypair")["changed"]
