@@ -9,7 +9,7 @@ export PYTHONPATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: help venv collection server unit integration test demo clean
+.PHONY: help venv collection server unit integration sanity lint docs build test demo clean
 
 help:
 	@echo "make demo   - build/start a local Cosmian KMS and run playbooks/provision.yml"
@@ -37,8 +37,29 @@ unit: venv collection
 integration: venv collection server
 	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
 
+# ansible-test sanity on a copy of the tree (see hacking/ansible-test-sanity).
+sanity: venv
+	hacking/ansible-test-sanity
+
+lint: venv collection
+	$(BIN)/ansible-lint
+
+# Every plugin's documentation renders.
+docs: venv collection
+	@for plugin in $$(cd plugins/modules && ls *.py | sed 's/\.py$$//'); do \
+	  $(BIN)/ansible-doc -t module pkimanager.kms.$$plugin >/dev/null || exit 1; \
+	  echo "ansible-doc pkimanager.kms.$$plugin: ok"; done
+
+# The collection builds, and the built artifact installs.
+build: venv
+	@rm -rf .tmp/build && mkdir -p .tmp/build
+	$(BIN)/ansible-galaxy collection build --output-path .tmp/build .
+	$(BIN)/ansible-galaxy collection install --offline --no-deps --force -p .tmp/build/installed .tmp/build/pkimanager-kms-*.tar.gz
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.tmp/build/installed $(BIN)/ansible-doc pkimanager.kms.kms_keypair >/dev/null
+
 test: venv collection server
 	$(BIN)/python -m pytest tests/unit tests/integration $(PYTEST_ARGS)
+	$(MAKE) sanity lint docs build
 
 clean:
 	rm -rf .tmp tests/output

@@ -21,7 +21,7 @@ options:
     required: true
   api_key:
     description:
-      - Bearer token sent as C(Authorization: Bearer <api_key>) - a Cosmian API token or a JWT.
+      - "Bearer token sent as C(Authorization: Bearer <api_key>): a Cosmian API token or a JWT."
       - If not set, the environment variables E(KMS_API_KEY) then E(COSMIAN_KMS_API_KEY) are used.
       - Never written to the audit trail, logs or results.
     type: str

@@ -19,7 +19,7 @@ description:
     so the KMS itself refuses a second pair of the same name and concurrent runs end with one pair.
   - Every KMS call is written to the audit trail (see O(audit_log)).
 author:
-  - pkimanager maintainers
+  - pkimanager maintainers (@pkimanager)
 extends_documentation_fragment:
   - pkimanager.kms.connection
   - pkimanager.kms.audit

@@ -36,9 +36,8 @@ def run_playbook(tasks, hosts=None, extra_env=None, args=(), forks=5, gather_fac
     work = tempfile.mkdtemp(prefix="pkimanager-play-")
     inventory = os.path.join(work, "inventory.yml")
     with open(inventory, "w") as handle:
-        yaml.safe_dump({"all": {"hosts": {h: {"ansible_connection": "local",
-                                                 "ansible_python_interpreter": sys.executable} for h in hosts}}},
-                       handle)
+        local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
+        yaml.safe_dump({"all": {"hosts": {host: local for host in hosts}}}, handle)
     playbook = os.path.join(work, "play.yml")
     with open(playbook, "w") as handle:
         yaml.safe_dump([{"name": "test", "hosts": "all", "gather_facts": gather_facts, "tasks": tasks}], handle,
@@ -61,7 +60,7 @@ def run_playbook(tasks, hosts=None, extra_env=None, args=(), forks=5, gather_fac
     command = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory, playbook]
     command += list(args)
     proc = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True,
-                          env=env, timeout=900)
+                          env=env, timeout=900, check=False)
     records = []
     if os.path.exists(records_file):
         with open(records_file) as handle:

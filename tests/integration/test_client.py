@@ -106,8 +106,8 @@ def test_missing_object_is_not_found_without_retry(client, operation, reason):
     assert caught.value.reason == reason and caught.value.not_found
     assert caught.value.attempts == 1 and caught.value.status == 422 and caught.value.object_id == missing
     assert reason in str(caught.value) and missing in str(caught.value)
-    _, value, error = client.seen[-1]
-    assert value is None and error is caught.value
+    last_value, last_error = client.seen[-1][1:]
+    assert last_value is None and last_error is caught.value
 
 
 def test_destroy_of_an_active_key_is_wrong_lifecycle_state(client):
