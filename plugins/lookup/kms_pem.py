@@ -1,0 +1,108 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pkimanager maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+name: kms_pem
+short_description: Read a public key or certificate PEM from Cosmian KMS by name
+version_added: 0.1.0
+author:
+  - pkimanager maintainers (@pkimanager)
+description:
+  - Returns the PEM of each named object held in the KMS, read on the controller.
+  - For O(type=public_key), a name is a key pair name as used by M(pkimanager.kms.kms_keypair)
+    (the private key's id; its public key is found through the pair's link) or a public key id.
+  - For O(type=certificate), a name is a certificate name as used by M(pkimanager.kms.kms_certificate).
+  - The connection options fall back to the same environment variables as the modules
+    (E(KMS_URL), E(COSMIAN_KMS_SERVER_URL), E(KMS_API_KEY), E(COSMIAN_KMS_API_KEY)).
+  - Lookups only read; they are not written to the modules' audit trail.
+options:
+  _terms:
+    description: Names of the objects to read.
+    required: true
+    type: list
+    elements: str
+  type:
+    description: What to read.
+    type: str
+    choices: [public_key, certificate]
+    default: public_key
+extends_documentation_fragment:
+  - pkimanager.kms.connection
+"""
+
+EXAMPLES = r"""
+- name: Public key of a key pair, for a template
+  ansible.builtin.debug:
+    msg: "{{ lookup('pkimanager.kms.kms_pem', 'web-signing', kms_url='http://127.0.0.1:42998') }}"
+
+- name: A CA certificate into a variable (connection from KMS_URL / KMS_API_KEY)
+  ansible.builtin.set_fact:
+    root_ca_pem: "{{ lookup('pkimanager.kms.kms_pem', 'root-ca-cert', type='certificate') }}"
+"""
+
+RETURN = r"""
+_raw:
+  description: One PEM string per name, in the order of the names.
+  type: list
+  elements: str
+"""
+
+import os
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
+
+from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
+from ansible_collections.pkimanager.kms.plugins.module_utils.client import KmsClient
+from ansible_collections.pkimanager.kms.plugins.module_utils.connection import (
+    API_KEY_ENV,
+    URL_ENV,
+    connection_argument_spec,
+    transport_from_params,
+    validate_connection_params,
+)
+from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
+
+
+def _with_env_fallbacks(direct):
+    """Fill kms_url/api_key from the environment like the modules' env_fallback does."""
+    options = dict(direct)
+    for option, names in (("kms_url", URL_ENV), ("api_key", API_KEY_ENV)):
+        if options.get(option) is None:
+            options.update((option, os.environ[name]) for name in reversed(names) if os.environ.get(name))
+    return options
+
+
+class LookupModule(LookupBase):
+
+    def run(self, terms, variables=None, **kwargs):
+        self.set_options(var_options=variables, direct=_with_env_fallbacks(kwargs))
+        params = dict((name, self.get_option(name)) for name in connection_argument_spec())
+        problems = validate_connection_params(params)
+        if problems:
+            raise AnsibleLookupError("; ".join(problems))
+        client = KmsClient(transport_from_params(params))
+        try:
+            return [self._read(client, name) for name in terms]
+        except KmsError as error:
+            raise AnsibleLookupError(str(error))
+        finally:
+            client.transport.close()
+
+    def _read(self, client, name):
+        if self.get_option("type") == "certificate":
+            return client.call(ops.get_certificate(name))["pem"]
+        attributes = client.call(ops.get_attributes(name))
+        public_key_id = name
+        if attributes["object_type"] == "PrivateKey":
+            public_key_id = attributes["links"].get("PublicKeyLink")
+            if not public_key_id:
+                raise AnsibleLookupError("key pair %r has no public key link" % name)
+        elif attributes["object_type"] != "PublicKey":
+            raise AnsibleLookupError("%r is a %s, not a key pair or public key" % (name, attributes["object_type"]))
+        return client.call(ops.get_public_key(public_key_id))["pem"]
