@@ -9,7 +9,7 @@ export PYTHONPATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: help venv collection server unit integration sanity lint docs build test demo clean
+.PHONY: help venv collection server unit integration sanity lint docs build compat test demo clean
 
 help:
 	@echo "make demo   - build/start a local Cosmian KMS and run playbooks/provision.yml"
@@ -57,9 +57,13 @@ build: venv
 	$(BIN)/ansible-galaxy collection install --offline --no-deps --force -p .tmp/build/installed .tmp/build/pkimanager-kms-*.tar.gz
 	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.tmp/build/installed $(BIN)/ansible-doc pkimanager.kms.kms_keypair >/dev/null
 
+# Unit tests and sanity on the older supported ansible-core releases (2.19 is the venv's).
+compat: venv collection
+	hacking/compat-test
+
 test: venv collection server
 	$(BIN)/python -m pytest tests/unit tests/integration $(PYTEST_ARGS)
-	$(MAKE) sanity lint docs build
+	$(MAKE) sanity lint docs build compat
 
 clean:
 	rm -rf .tmp tests/output

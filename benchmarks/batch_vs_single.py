@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Batching N KMIP operations in one RequestMessage vs N single requests, same run.
 
 Starts its own real Cosmian KMS on 127.0.0.1 (the cached build), runs both variants on the
@@ -23,7 +22,7 @@ from ansible_collections.pkimanager.kms.plugins.module_utils.transport import Km
 
 def timed(work, rounds):
     samples = []
-    for _ in range(rounds):
+    for _round in range(rounds):
         start = time.perf_counter()
         work()
         samples.append(time.perf_counter() - start)

@@ -58,6 +58,8 @@ __metaclass__ = type
 
 import csv
 import datetime
+import errno
+import functools
 import hashlib
 import json
 import math
@@ -110,6 +112,8 @@ _SCHEMA = (
 _SECRET_NAME = re.compile(
     r"(?:^|_)(?:api_?key|access_?key|token|pass_?word|passwd|pass_?phrase|secret|private_?key|"
     r"key_?material|authori[sz]ation|client_?key|credential|cookie|bearer)s?(?:_|$)")
+_CAMEL_CASE = re.compile(r"([a-z0-9])([A-Z])")
+_SEPARATORS = re.compile(r"[^a-z0-9]+")
 _REFERENCE_NAME = re.compile(r"_(?:id|ids|uid|uuid|identifier|link|links|fingerprint)$")
 _PEM_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 _URL_USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@]*@")
@@ -140,9 +144,11 @@ def audit_argument_spec():
     )
 
 
+@functools.lru_cache(maxsize=1024)
 def _is_secret_name(name):
-    words = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name).lower()
-    words = re.sub(r"[^a-z0-9]+", "_", words).strip("_")
+    """Cached: the same few key names come back in every record."""
+    words = _CAMEL_CASE.sub(r"\1_\2", name).lower()
+    words = _SEPARATORS.sub("_", words).strip("_")
     return bool(_SECRET_NAME.search(words)) and not _REFERENCE_NAME.search(words)
 
 
@@ -225,6 +231,12 @@ def _open_private(path):
     """Open ``path`` for appending; a missing file is created 0600, a missing directory 0700."""
     directory = os.path.dirname(path)
     if not os.path.isdir(directory):
+        existing = directory
+        while not os.path.exists(existing):
+            existing = os.path.dirname(existing)
+        if not os.path.isdir(existing):
+            # makedirs would only say "File exists"; name the file that is in the way.
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), existing)
         os.makedirs(directory, 0o700, exist_ok=True)
         os.chmod(directory, 0o700)
     return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
@@ -268,7 +280,7 @@ class AuditTrail:
         not be recorded. Raises AuditError naming the path and the cause.
         """
         try:
-            self._writer()
+            self._open_for_writing()
             self._in_write_transaction(lambda connection: None, commit=False)
             if self.jsonl_path:
                 os.close(_open_private(self.jsonl_path))
@@ -293,7 +305,7 @@ class AuditTrail:
                              status=status, details=details,
                              kms_url=_URL_USERINFO.sub(r"\1" + REDACTED + "@", url) if url else None))
         try:
-            self._writer()
+            self._open_for_writing()
             return self._in_write_transaction(lambda connection: self._append(connection, content))
         except (OSError, sqlite3.Error) as exc:
             raise AuditError("cannot write the audit record of %s to %s: %s" % (operation, self._paths(), exc))
@@ -314,7 +326,8 @@ class AuditTrail:
                 mirror.write((canonical_json(record) + "\n").encode("ascii"))
         return record
 
-    def _writer(self):
+    def _open_for_writing(self):
+        """Create the store if needed, in WAL mode (readers do not block the writer)."""
         if self._connection is None:
             os.close(_open_private(self.path))
             self._connect()
@@ -322,7 +335,6 @@ class AuditTrail:
             self._connection.execute("PRAGMA journal_mode = WAL")
             self._in_write_transaction(self._create_schema)
             self._schema_ready = True
-        return self._connection
 
     def _create_schema(self, connection):
         if self._schema_version(connection) == 0:
@@ -442,8 +454,7 @@ class AuditTrail:
                 self._connect()
             if self._schema_version(self._connection) == 0:
                 return
-            for row in self._connection.execute(sql, params):
-                yield row
+            yield from self._connection.execute(sql, params)
         except sqlite3.Error as exc:
             raise AuditError("cannot read the audit store %s: %s" % (self.path, exc))
 

@@ -101,6 +101,10 @@ options:
       - Write the public key (PEM SubjectPublicKeyInfo) to this file. An unchanged file is not rewritten.
       - File attributes such as O(mode) apply to it.
     type: path
+notes:
+  - Rotation (O(regenerate=always) or a replacement) revokes and destroys the old pair and creates
+    a new one under the same name. The server's ReKeyKeyPair is not used for it, because Cosmian KMS
+    gives the new pair a new identifier, and the name must stay the private key's identifier.
 seealso:
   - module: pkimanager.kms.kms_certificate
   - module: pkimanager.kms.kms_audit

@@ -1,0 +1,44 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pkimanager maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    """Audit trail options shared by every module of the collection."""
+
+    DOCUMENTATION = r"""
+options:
+  audit_log:
+    description:
+      - SQLite file of the local audit trail, on the host the module runs on. Modules that talk
+        to the KMS append one record per KMS call to it, success or failure, and make no KMS call
+        when it cannot be written; M(pkimanager.kms.kms_audit) reads it.
+      - If not set, the environment variable E(KMS_AUDIT_LOG) is used, then
+        C(~/.local/state/pkimanager-kms/audit.db) of the user the module runs as
+        (C($XDG_STATE_HOME/pkimanager-kms/audit.db) when E(XDG_STATE_HOME) is set).
+      - A missing file is created with mode C(0600), and a missing directory with mode C(0700).
+    type: path
+  audit_jsonl:
+    description:
+      - Also append every record, as one JSON line, to this file (for log shippers). It is
+        created with mode C(0600); its lines are in the same order as the records in O(audit_log).
+      - If not set, the environment variable E(KMS_AUDIT_JSONL) is used; without either, no
+        JSON lines are written.
+    type: path
+notes:
+  - Each audit record holds a record id, the operation id of the module run, a UTC timestamp,
+    the operation (for example V(kms.create_key_pair)), the entity type and id, the status
+    (V(success) or V(failure)), details (the error reason and message on failure), the KMS URL,
+    the user and the host.
+  - The records form a hash chain, each holding the SHA-256 of its content and the hash of the
+    record before it, so that M(pkimanager.kms.kms_audit) with O(pkimanager.kms.kms_audit#module:action=verify)
+    detects edited, deleted and reordered records.
+  - Nothing secret is recorded. Values of keys that name a secret (such as V(api_key), V(token),
+    V(password), V(passphrase), V(secret), V(private_key), V(key_material), V(authorization),
+    V(client_key)), strings that hold a PEM private key, raw bytes and a user:password in the
+    KMS URL are written as V(<redacted>).
+"""

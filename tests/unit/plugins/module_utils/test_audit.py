@@ -1,0 +1,646 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pkimanager maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The audit trail against real SQLite files: schema, hash chain, tampering (done to the
+file with sqlite3, as an attacker would), scrubbing, file modes and unwritable stores."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import csv
+import hashlib
+import json
+import os
+import re
+import sqlite3
+import stat
+import threading
+import time
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ansible_collections.pkimanager.kms.plugins.module_utils.audit import (
+    GENESIS_HASH,
+    RECORD_FIELDS,
+    REDACTED,
+    AuditError,
+    AuditTrail,
+    audit_argument_spec,
+    canonical_json,
+    default_audit_path,
+    record_hash,
+    scrub,
+)
+
+TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$")
+PEM_KEY = "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA7\n-----END RSA PRIVATE KEY-----\n"
+
+FIXED_RECORD = dict(
+    record_id=1, operation_id="00000000-0000-4000-8000-000000000001", timestamp="2026-11-28T12:00:00.123Z",
+    operation="kms.create_key_pair", entity_type="key_pair", entity_id="web-signing", status="success",
+    details={"result": {"private_key_id": "web-signing", "public_key_id": "pub-1"}},
+    kms_url="http://127.0.0.1:9998", user="pki", host="pki01", playbook=None, task=None, prev_hash=GENESIS_HASH)
+FIXED_CANONICAL = (
+    '{"details":{"result":{"private_key_id":"web-signing","public_key_id":"pub-1"}},"entity_id":"web-signing",'
+    '"entity_type":"key_pair","host":"pki01","kms_url":"http://127.0.0.1:9998","operation":"kms.create_key_pair",'
+    '"operation_id":"00000000-0000-4000-8000-000000000001","playbook":null,"prev_hash":"' + "0" * 64 + '",'
+    '"record_id":1,"status":"success","task":null,"timestamp":"2026-11-28T12:00:00.123Z","user":"pki"}')
+# Computed once with `sha256sum` over FIXED_CANONICAL: a change here breaks every existing store.
+FIXED_HASH = "83a6f69016d4376fca62be0ef6c00a71b760bd38f1af7710469501f7aedb4a86"
+
+
+@pytest.fixture
+def store(tmp_path):
+    return str(tmp_path / "state" / "audit.db")
+
+
+@pytest.fixture
+def trail(store):
+    with AuditTrail(store, context={"kms_url": "http://127.0.0.1:9998"}) as audit:
+        yield audit
+
+
+def fill(trail, count=6):
+    """``count`` records alternating between two operations; every third one a failure."""
+    for index in range(count):
+        failed = index % 3 == 2
+        trail.record("kms.create_key_pair" if index % 2 == 0 else "kms.get_attributes", "key_pair",
+                     "kp-%d" % (index % 2), "failure" if failed else "success",
+                     {"reason": "Item_Not_Found", "message": "no such key"} if failed else {"index": index})
+
+
+def tamper(store, sql, params=()):
+    """Change the store behind the writer's back, as someone with file access could."""
+    with sqlite3.connect(store) as connection:
+        connection.execute(sql, params)
+
+
+def rows(store):
+    with sqlite3.connect(store) as connection:
+        return [dict(zip(RECORD_FIELDS, row)) for row in connection.execute(
+            "SELECT %s FROM audit_records ORDER BY record_id" % ", ".join(RECORD_FIELDS))]
+
+
+def rehash(record):
+    """The hash a forger would compute for ``record`` (details as stored text)."""
+    return record_hash(dict(record, details=json.loads(record["details"])))
+
+
+def mode(path):
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+# -- schema and records ----------------------------------------------------------------------
+
+def test_schema_and_store_settings(trail, store):
+    trail.record("kms.create_key_pair", "key_pair", "kp", "success")
+    with sqlite3.connect(store) as connection:
+        columns = [row[1] for row in connection.execute("PRAGMA table_info(audit_records)")]
+        assert tuple(columns) == RECORD_FIELDS
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == 1
+        with pytest.raises(sqlite3.IntegrityError):
+            connection.execute("INSERT INTO audit_records (record_id, operation_id, timestamp, operation, status,"
+                               " details, prev_hash, hash) VALUES (9, 'o', 't', 'op', 'ok', '{}', 'p', 'h')")
+
+
+def test_a_record_holds_every_field(store):
+    with AuditTrail(store, context={"kms_url": "http://kms:9998", "playbook": "site.yml", "task": "create"}) as audit:
+        stored = audit.record("kms.create_key_pair", "key_pair", "web-signing", "success",
+                              {"result": {"private_key_id": "web-signing"}})
+    assert list(stored) == list(RECORD_FIELDS)
+    assert stored["record_id"] == 1 and stored["prev_hash"] == GENESIS_HASH
+    assert TIMESTAMP.match(stored["timestamp"])
+    assert stored["hash"] == record_hash(stored) and re.match(r"^[0-9a-f]{64}$", stored["hash"])
+    assert stored["user"] and stored["host"]
+    assert (stored["kms_url"], stored["playbook"], stored["task"]) == ("http://kms:9998", "site.yml", "create")
+    assert AuditTrail(store).query() == [dict(stored)]
+
+
+def test_record_ids_increase_and_chain(trail):
+    stored = [trail.record("kms.get", "certificate", "c%d" % n, "success") for n in range(5)]
+    assert [r["record_id"] for r in stored] == [1, 2, 3, 4, 5]
+    assert [r["prev_hash"] for r in stored[1:]] == [r["hash"] for r in stored[:-1]]
+    assert [r["timestamp"] for r in stored] == sorted(r["timestamp"] for r in stored)
+
+
+def test_operation_id_is_shared_by_one_trail_and_new_for_the_next(store):
+    first, second = AuditTrail(store), AuditTrail(store)
+    given_id = AuditTrail(store, operation_id="run-42")
+    for audit in (first, first, second, given_id):
+        audit.record("kms.locate", "key_pair", None, "success")
+    ids = [r["operation_id"] for r in first.query(newest_first=False)]
+    assert ids[0] == ids[1] != ids[2] and ids[3] == "run-42"
+    assert re.match(r"^[0-9a-f-]{36}$", ids[0])
+    assert [r["record_id"] for r in first.query(operation_id=ids[0])] == [2, 1]
+
+
+def test_kms_url_argument_overrides_the_context(trail):
+    assert trail.record("kms.get", "certificate", "c", "success")["kms_url"] == "http://127.0.0.1:9998"
+    assert trail.record("kms.get", "certificate", "c", "success", kms_url="https://other")["kms_url"] == "https://other"
+
+
+def test_failure_details_always_hold_reason_and_message(trail):
+    stored = trail.record("kms.revoke", "key_pair", "kp", "failure", {"http_status": 422})
+    assert stored["details"] == {"http_status": 422, "reason": None, "message": None}
+
+
+@pytest.mark.parametrize("arguments, fragment", [
+    (("", "key_pair", "kp", "success"), "without a name"),
+    (("kms.get", "key_pair", "kp", "ok"), "status must be success or failure, got 'ok'"),
+    (("kms.get", "key_pair", "kp", "success", ["not", "a", "dict"]), "details must be a dict"),
+])
+def test_bad_records_are_refused(trail, arguments, fragment):
+    with pytest.raises(AuditError, match=re.escape(fragment)):
+        trail.record(*arguments)
+
+
+def test_unknown_context_fields_are_refused(store):
+    with pytest.raises(ValueError, match="unknown audit context field.*api_key"):
+        AuditTrail(store, context={"api_key": "x"})
+
+
+def test_a_newer_schema_is_not_touched(trail, store):
+    trail.record("kms.get", "key_pair", "kp", "success")
+    tamper(store, "PRAGMA user_version = 99")
+    with pytest.raises(AuditError, match="schema version 99"):
+        AuditTrail(store).query()
+    with pytest.raises(AuditError, match="schema version 99"):
+        AuditTrail(store).ensure_writable()
+
+
+def test_a_locked_store_is_waited_for(trail, store):
+    trail.ensure_writable()
+    blocker = sqlite3.connect(store, isolation_level=None, check_same_thread=False)
+    blocker.execute("BEGIN IMMEDIATE")
+    release = threading.Timer(0.5, lambda: blocker.execute("ROLLBACK"))
+    release.start()
+    started = time.monotonic()
+    try:
+        assert trail.record("kms.get", "key_pair", "kp", "success")["record_id"] == 1
+    finally:
+        release.join()
+        blocker.close()
+    assert time.monotonic() - started >= 0.4
+
+
+# -- canonical hashing -----------------------------------------------------------------------
+
+def test_canonical_form_and_known_hash():
+    assert canonical_json(FIXED_RECORD) == FIXED_CANONICAL
+    assert hashlib.sha256(FIXED_CANONICAL.encode("ascii")).hexdigest() == FIXED_HASH
+    assert record_hash(FIXED_RECORD) == FIXED_HASH
+    assert record_hash(dict(FIXED_RECORD, hash="anything")) == FIXED_HASH
+
+
+def test_hash_ignores_key_order_and_sees_every_field():
+    reordered = dict(reversed(list(FIXED_RECORD.items())))
+    assert record_hash(reordered) == FIXED_HASH
+    for field in FIXED_RECORD:
+        assert record_hash(dict(FIXED_RECORD, **{field: "changed"})) != FIXED_HASH, field
+
+
+def test_canonical_json_is_ascii():
+    assert canonical_json({"entity_id": "clé"}) == '{"entity_id":"cl\\u00e9"}'
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+                    max_leaves=20))
+def test_hash_survives_the_round_trip_through_the_store(details):
+    """What verify recomputes from the stored text equals what the writer hashed."""
+    record = dict(FIXED_RECORD, details=scrub({"value": details}))
+    stored = json.loads(canonical_json(record))
+    assert record_hash(stored) == record_hash(record)
+
+
+def test_jsonl_mirror_lines_are_the_records_and_verify_offline(tmp_path, store):
+    mirror = str(tmp_path / "logs" / "audit.jsonl")
+    with AuditTrail(store, jsonl_path=mirror) as audit:
+        fill(audit, 4)
+        stored = audit.query(newest_first=False)
+    with open(mirror) as handle:
+        lines = handle.read().splitlines()
+    assert [json.loads(line) for line in lines] == stored
+    previous = GENESIS_HASH
+    for line in lines:  # what a log shipper's consumer can do with json and hashlib alone
+        record = json.loads(line)
+        content = json.dumps(dict((k, v) for k, v in record.items() if k != "hash"),
+                             sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        assert hashlib.sha256(content.encode("ascii")).hexdigest() == record["hash"]
+        assert record["prev_hash"] == previous
+        previous = record["hash"]
+
+
+# -- verification ----------------------------------------------------------------------------
+
+def test_intact_chain_verifies(trail):
+    fill(trail)
+    result = trail.verify()
+    assert result == dict(valid=True, records=6, first_broken=None, last_record_id=6,
+                          last_hash=trail.query(limit=1)[0]["hash"])
+
+
+def test_missing_and_empty_stores_verify_as_empty(store):
+    empty = dict(valid=True, records=0, first_broken=None, last_record_id=None, last_hash=GENESIS_HASH)
+    assert AuditTrail(store).verify() == empty
+    assert not os.path.exists(store)
+    AuditTrail(store).ensure_writable()
+    assert AuditTrail(store).verify() == empty
+
+
+def broken(store):
+    result = AuditTrail(store).verify()
+    assert not result["valid"] and result["records"] >= 1
+    return result["first_broken"]["record_id"], result["first_broken"]["reason"]
+
+
+def test_edited_record_is_detected(trail, store):
+    fill(trail)
+    tamper(store, "UPDATE audit_records SET status = 'success' WHERE record_id = 3")
+    record_id, reason = broken(store)
+    assert record_id == 3 and "hash does not match" in reason and "edited" in reason
+
+
+def test_edited_details_are_detected(trail, store):
+    fill(trail)
+    tamper(store, "UPDATE audit_records SET details = '{\"index\":40}' WHERE record_id = 5")
+    assert broken(store) == (5, "hash does not match the record's content (edited after it was written)")
+
+
+def test_edit_with_a_recomputed_hash_breaks_the_next_link(trail, store):
+    fill(trail)
+    forged = dict(rows(store)[2], entity_id="someone-else")
+    tamper(store, "UPDATE audit_records SET entity_id = ?, hash = ? WHERE record_id = 3",
+           (forged["entity_id"], rehash(forged)))
+    record_id, reason = broken(store)
+    assert record_id == 4 and "prev_hash does not match the hash of record 3" in reason
+
+
+def test_unparseable_details_are_detected(trail, store):
+    fill(trail)
+    tamper(store, "UPDATE audit_records SET details = 'not json' WHERE record_id = 2")
+    assert broken(store)[0] == 2
+    with pytest.raises(AuditError, match="record 2 .* not JSON"):
+        AuditTrail(store).query()
+
+
+def test_deleted_record_is_detected(trail, store):
+    fill(trail)
+    tamper(store, "DELETE FROM audit_records WHERE record_id = 4")
+    record_id, reason = broken(store)
+    assert record_id == 5 and "record id 5 where 4 was expected" in reason and "deleted" in reason
+
+
+def test_deleted_first_record_is_detected(trail, store):
+    fill(trail)
+    tamper(store, "DELETE FROM audit_records WHERE record_id = 1")
+    assert broken(store)[0] == 2
+
+
+def test_deletion_hidden_by_renumbering_is_detected(trail, store):
+    fill(trail)
+    tamper(store, "DELETE FROM audit_records WHERE record_id = 4")
+    tamper(store, "UPDATE audit_records SET record_id = record_id - 1 WHERE record_id > 4")
+    assert broken(store)[0] == 4
+
+
+def test_deletion_with_renumbering_and_rehashing_breaks_the_chain(trail, store):
+    fill(trail)
+    tamper(store, "DELETE FROM audit_records WHERE record_id = 4")
+    for record in rows(store)[3:]:
+        renumbered = dict(record, record_id=record["record_id"] - 1)
+        tamper(store, "UPDATE audit_records SET record_id = ?, hash = ? WHERE record_id = ?",
+               (renumbered["record_id"], rehash(renumbered), record["record_id"]))
+    record_id, reason = broken(store)
+    assert record_id == 4 and "prev_hash does not match the hash of record 3" in reason
+
+
+def swap(store, first, second, forge_hashes):
+    """Exchange the places of two records (their ids), optionally recomputing their hashes."""
+    by_id = dict((r["record_id"], r) for r in rows(store))
+    tamper(store, "UPDATE audit_records SET record_id = -1 WHERE record_id = ?", (first,))
+    tamper(store, "UPDATE audit_records SET record_id = ? WHERE record_id = ?", (first, second))
+    tamper(store, "UPDATE audit_records SET record_id = ? WHERE record_id = -1", (second,))
+    if forge_hashes:
+        for old_id, new_id in ((first, second), (second, first)):
+            moved = dict(by_id[old_id], record_id=new_id)
+            tamper(store, "UPDATE audit_records SET hash = ? WHERE record_id = ?", (rehash(moved), new_id))
+
+
+def test_reordered_records_are_detected(trail, store):
+    fill(trail)
+    swap(store, 3, 4, forge_hashes=False)
+    assert broken(store)[0] == 3
+
+
+def test_reordered_records_with_forged_hashes_break_the_chain(trail, store):
+    fill(trail)
+    swap(store, 3, 4, forge_hashes=True)
+    record_id, reason = broken(store)
+    assert record_id == 3 and "prev_hash does not match the hash of record 2" in reason and "moved" in reason
+
+
+def test_verify_counts_every_record_after_a_break(trail, store):
+    fill(trail)
+    tamper(store, "UPDATE audit_records SET operation = 'kms.destroy' WHERE record_id = 2")
+    result = AuditTrail(store).verify()
+    assert result["records"] == 6 and result["first_broken"]["record_id"] == 2 and result["last_record_id"] == 6
+
+
+# -- nothing secret --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("key", [
+    "api_key", "API_KEY", "apiKey", "X-Api-Key", "token", "access_token", "refresh_tokens", "password",
+    "db_password", "passphrase", "secret", "client_secret", "private_key", "PrivateKey", "private_key_pem",
+    "key_material", "KeyMaterial", "authorization", "Authorization", "client_key", "credentials", "cookie",
+])
+def test_secret_keys_are_redacted(key):
+    assert scrub({key: "s3cr3t"}) == {key: REDACTED}
+    assert scrub({"outer": [{"inner": {key: {"deep": "s3cr3t"}}}]}) == {"outer": [{"inner": {key: REDACTED}}]}
+
+
+@pytest.mark.parametrize("key", [
+    "private_key_id", "PrivateKeyUniqueIdentifier", "PrivateKeyLink", "public_key_id", "object_id", "name",
+    "key_size", "tags", "reason", "message", "token_id", "secret_data_id", "state", "fingerprint_sha256",
+])
+def test_references_and_plain_keys_are_kept(key):
+    assert scrub({key: "value"}) == {key: "value"}
+
+
+@pytest.mark.parametrize("text", [
+    PEM_KEY,
+    "key: -----BEGIN PRIVATE KEY-----\nMIIE...",
+    "-----BEGIN ENCRYPTED PRIVATE KEY-----",
+    "-----BEGIN EC PRIVATE KEY-----",
+])
+def test_pem_private_keys_are_redacted_anywhere(text):
+    assert scrub({"note": text, "list": ["ok", text]}) == {"note": REDACTED, "list": ["ok", REDACTED]}
+
+
+def test_public_material_and_other_values_are_kept():
+    public = "-----BEGIN PUBLIC KEY-----\nMIIB\n-----END PUBLIC KEY-----\n"
+    cert = "-----BEGIN CERTIFICATE-----\nMIIC\n-----END CERTIFICATE-----\n"
+    assert scrub({"pem": public, "cert": cert, "n": 3, "f": 1.5, "b": True, "none": None, "t": (1, "a")}) == \
+        {"pem": public, "cert": cert, "n": 3, "f": 1.5, "b": True, "none": None, "t": [1, "a"]}
+
+
+def test_bytes_and_non_json_values_become_safe():
+    scrubbed = scrub({"der": b"\x30\x82", 7: float("nan"), "when": object})
+    assert scrubbed["der"] == REDACTED and scrubbed["7"] == "nan" and scrubbed["when"] == str(object)
+    canonical_json(scrubbed)
+
+
+def test_nothing_secret_reaches_the_files(tmp_path, store):
+    mirror = str(tmp_path / "audit.jsonl")
+    secrets = ["s3cr3t-token", "hunter2", "MIIEowIBAAKCAQEA7", "basicpass"]
+    with AuditTrail(store, jsonl_path=mirror, context={"kms_url": "https://admin:basicpass@kms:9998"}) as audit:
+        stored = audit.record("kms.create_key_pair", "key_pair", "kp", "success", {
+            "request": {"headers": {"Authorization": "Bearer s3cr3t-token"}, "password": "hunter2"},
+            "result": {"private_key_id": "kp", "material": PEM_KEY}})
+        assert stored["kms_url"] == "https://%s@kms:9998" % REDACTED
+        assert stored["details"]["result"] == {"private_key_id": "kp", "material": REDACTED}
+        audit.verify()
+        written = b"".join(open(os.path.join(os.path.dirname(store), name), "rb").read()
+                           for name in os.listdir(os.path.dirname(store)))
+    written += open(mirror, "rb").read()
+    assert b"kp" in written
+    for secret in secrets:
+        assert secret.encode() not in written
+
+
+# -- files and permissions -------------------------------------------------------------------
+
+@pytest.fixture
+def umask_022():
+    previous = os.umask(0o022)
+    yield
+    os.umask(previous)
+
+
+def test_store_and_mirror_are_private(tmp_path, umask_022):
+    directory = tmp_path / "new" / "audit"
+    store, mirror = str(directory / "audit.db"), str(tmp_path / "logs" / "audit.jsonl")
+    with AuditTrail(store, jsonl_path=mirror) as audit:
+        audit.ensure_writable()
+        assert mode(store) == 0o600 and mode(mirror) == 0o600
+        assert mode(str(directory)) == 0o700 and mode(str(tmp_path / "logs")) == 0o700
+        audit.record("kms.get", "key_pair", "kp", "success")
+        for suffix in ("-wal", "-shm"):
+            assert mode(store + suffix) == 0o600
+
+
+def test_existing_directories_and_files_keep_their_modes(tmp_path):
+    os.chmod(str(tmp_path), 0o755)
+    store = str(tmp_path / "audit.db")
+    open(store, "w").close()
+    os.chmod(store, 0o640)
+    AuditTrail(store).ensure_writable()
+    assert mode(str(tmp_path)) == 0o755 and mode(store) == 0o640
+
+
+def test_default_path_follows_xdg_state_home(monkeypatch, tmp_path):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("XDG_STATE_HOME", raising=False)
+    assert default_audit_path() == str(tmp_path / ".local" / "state" / "pkimanager-kms" / "audit.db")
+    monkeypatch.setenv("XDG_STATE_HOME", "relative/ignored")
+    assert default_audit_path() == str(tmp_path / ".local" / "state" / "pkimanager-kms" / "audit.db")
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    assert default_audit_path() == str(tmp_path / "state" / "pkimanager-kms" / "audit.db")
+    assert AuditTrail().path == default_audit_path()
+
+
+def test_argument_spec_uses_the_environment():
+    spec = audit_argument_spec()
+    assert sorted(spec) == ["audit_jsonl", "audit_log"]
+    assert spec["audit_log"]["type"] == "path" and spec["audit_log"]["fallback"][1] == ["KMS_AUDIT_LOG"]
+    assert spec["audit_jsonl"]["fallback"][1] == ["KMS_AUDIT_JSONL"]
+    assert audit_argument_spec() is not spec
+
+
+@pytest.fixture
+def regular_file(tmp_path):
+    path = tmp_path / "a-file"
+    path.write_text("not a directory")
+    return str(path)
+
+
+@pytest.mark.parametrize("relative, cause", [
+    ("audit.db", "Not a directory: '{file}'"),
+    ("sub/dir/audit.db", "Not a directory: '{file}'"),
+])
+def test_unwritable_store_under_a_file_fails_clearly(regular_file, relative, cause):
+    store = os.path.join(regular_file, relative)
+    with pytest.raises(AuditError) as raised:
+        AuditTrail(store).ensure_writable()
+    message = str(raised.value)
+    assert message.startswith("audit store %s is not writable: " % store)
+    assert cause.format(file=regular_file) in message
+
+
+def test_unwritable_store_in_proc_fails_clearly():
+    with pytest.raises(AuditError, match=r"audit store /proc/pkimanager-kms/audit.db is not writable: .*No such file"):
+        AuditTrail("/proc/pkimanager-kms/audit.db").ensure_writable()
+
+
+def test_store_that_is_a_directory_fails_clearly(tmp_path):
+    with pytest.raises(AuditError, match="is not writable: .*Is a directory"):
+        AuditTrail(str(tmp_path)).ensure_writable()
+
+
+def test_store_that_is_not_sqlite_fails_clearly(tmp_path):
+    store = tmp_path / "audit.db"
+    store.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(AuditError, match="audit store %s is not writable: file is not a database" % re.escape(str(store))):
+        AuditTrail(str(store)).ensure_writable()
+    with pytest.raises(AuditError, match="cannot read the audit store"):
+        AuditTrail(str(store)).query()
+
+
+def test_unwritable_mirror_fails_ensure_writable(store, regular_file):
+    with pytest.raises(AuditError, match=r"\(mirror %s/audit.jsonl\) is not writable" % re.escape(regular_file)):
+        AuditTrail(store, jsonl_path=os.path.join(regular_file, "audit.jsonl")).ensure_writable()
+
+
+def test_record_raises_audit_error_and_keeps_the_store_consistent(store, regular_file):
+    with AuditTrail(store, jsonl_path=os.path.join(regular_file, "audit.jsonl")) as audit:
+        with pytest.raises(AuditError, match="cannot write the audit record of kms.get to"):
+            audit.record("kms.get", "key_pair", "kp", "success")
+    assert AuditTrail(store).query() == []
+    with pytest.raises(AuditError, match="cannot write the audit record of kms.get to /proc/"):
+        AuditTrail("/proc/pkimanager-kms/audit.db").record("kms.get", "key_pair", "kp", "success")
+
+
+def test_readers_never_create_the_store(store):
+    audit = AuditTrail(store)
+    assert audit.query() == [] and audit.summary()["total"] == 0 and audit.verify()["records"] == 0
+    assert not os.path.exists(os.path.dirname(store))
+
+
+# -- query, summary, export ------------------------------------------------------------------
+
+@pytest.fixture
+def timed(trail, store):
+    """Six records, one per hour of 2026-11-28 from 10:00Z (set in the file; queries do not verify)."""
+    fill(trail)
+    for record_id in range(1, 7):
+        tamper(store, "UPDATE audit_records SET timestamp = ? WHERE record_id = ?",
+               ("2026-11-28T%02d:00:00.000Z" % (9 + record_id), record_id))
+    return trail
+
+
+def ids(records):
+    return [r["record_id"] for r in records]
+
+
+@pytest.mark.parametrize("filters, expected", [
+    ({}, [6, 5, 4, 3, 2, 1]),
+    ({"newest_first": False}, [1, 2, 3, 4, 5, 6]),
+    ({"limit": 2}, [6, 5]),
+    ({"limit": 2, "newest_first": False}, [1, 2]),
+    ({"limit": 0}, [6, 5, 4, 3, 2, 1]),
+    ({"limit": None}, [6, 5, 4, 3, 2, 1]),
+    ({"operation": "kms.get_attributes"}, [6, 4, 2]),
+    ({"entity_id": "kp-0"}, [5, 3, 1]),
+    ({"entity_type": "certificate"}, []),
+    ({"status": "failure"}, [6, 3]),
+    ({"status": "failure", "operation": "kms.create_key_pair"}, [3]),
+    ({"since": "2026-11-28T12:00:00Z"}, [6, 5, 4, 3]),
+    ({"until": "2026-11-28T12:00:00Z"}, [2, 1]),
+    ({"since": "2026-11-28T11:30", "until": "2026-11-28T13:00:00.000Z"}, [3]),
+    ({"since": "2026-11-28T13:00:00+02:00"}, [6, 5, 4, 3, 2]),
+    ({"since": "2026-11-28T08:00:00-05:00"}, [6, 5, 4]),
+    ({"since": "2026-11-28 14:00:00.5"}, [6]),
+    ({"until": "2026-11-28"}, []),
+    ({"since": "2026-11-28", "until": "2026-11-29"}, [6, 5, 4, 3, 2, 1]),
+])
+def test_query_filters(timed, filters, expected):
+    assert ids(timed.query(**filters)) == expected
+
+
+def test_query_by_operation_id(timed):
+    assert ids(timed.query(operation_id=timed.operation_id, limit=3)) == [6, 5, 4]
+    assert timed.query(operation_id="another-run") == []
+
+
+@pytest.mark.parametrize("since, fragment", [
+    ("yesterday", "since must be an ISO 8601 date or time"),
+    ("2026-13-01", "since is not a valid date or time"),
+    ("28/11/2026", "since must be an ISO 8601"),
+])
+def test_bad_times_are_refused(timed, since, fragment):
+    with pytest.raises(AuditError, match=fragment):
+        timed.query(since=since)
+
+
+def test_negative_limit_is_refused(timed):
+    with pytest.raises(AuditError, match="limit must be 0"):
+        timed.query(limit=-1)
+
+
+def test_summary_counts_per_operation_and_status(timed):
+    summary = timed.summary()
+    assert summary["operations"] == {
+        "kms.create_key_pair": {"success": 2, "failure": 1, "total": 3},
+        "kms.get_attributes": {"success": 2, "failure": 1, "total": 3}}
+    assert (summary["total"], summary["success"], summary["failure"]) == (6, 4, 2)
+    assert (summary["first"], summary["last"]) == ("2026-11-28T10:00:00.000Z", "2026-11-28T15:00:00.000Z")
+    assert summary["table"] == [
+        "operation            success  failure    total",
+        "kms.create_key_pair        2        1        3",
+        "kms.get_attributes         2        1        3",
+        "all operations             4        2        6"]
+
+
+def test_summary_filters(timed):
+    summary = timed.summary(status="failure", since="2026-11-28T13:00:00Z")
+    assert summary["operations"] == {"kms.get_attributes": {"success": 0, "failure": 1, "total": 1}}
+    assert summary["total"] == 1 and summary["first"] == summary["last"] == "2026-11-28T15:00:00.000Z"
+    with pytest.raises(TypeError, match="unknown audit filter"):
+        timed.summary(limit=3)
+
+
+def test_summary_of_nothing(store):
+    summary = AuditTrail(store).summary()
+    assert summary["total"] == 0 and summary["operations"] == {} and summary["first"] is None
+    assert summary["table"] == ["operation       success  failure    total",
+                                "all operations        0        0        0"]
+
+
+def test_export_jsonl_in_chain_order(trail, tmp_path):
+    fill(trail)
+    dest = str(tmp_path / "export.jsonl")
+    assert trail.export(dest) == 6
+    with open(dest) as handle:
+        assert [json.loads(line) for line in handle] == trail.query(newest_first=False)
+    assert trail.export(dest, operation="kms.get_attributes") == 3
+    with open(dest) as handle:
+        assert [json.loads(line)["record_id"] for line in handle] == [2, 4, 6]
+
+
+def test_export_csv(trail, tmp_path):
+    fill(trail, 3)
+    trail.record("kms.get", "certificate", "clé", "success", {"note": "a,b\n\"c\""})
+    dest = str(tmp_path / "export.csv")
+    assert trail.export(dest, fmt="csv") == 4
+    with open(dest, newline="", encoding="utf-8") as handle:
+        exported = list(csv.DictReader(handle))
+    expected = trail.query(newest_first=False)
+    assert [tuple(row) for row in exported] == [RECORD_FIELDS] * 4
+    for row, record in zip(exported, expected):
+        assert json.loads(row["details"]) == record["details"]
+        assert row["record_id"] == str(record["record_id"]) and row["entity_id"] == record["entity_id"]
+        assert row["playbook"] == "" and row["hash"] == record["hash"]
+
+
+def test_export_refuses_unknown_formats_and_filters(trail, tmp_path):
+    with pytest.raises(AuditError, match="export format must be one of jsonl, csv"):
+        trail.export(str(tmp_path / "x"), fmt="xml")
+    with pytest.raises(TypeError, match="unknown audit filter"):
+        trail.export(str(tmp_path / "x"), newest_first=True)
+    with pytest.raises(AuditError, match="cannot export the audit trail to"):
+        trail.export(str(tmp_path / "missing" / "x"))
