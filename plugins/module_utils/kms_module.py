@@ -82,21 +82,19 @@ class KmsModule(AnsibleModule):
 
     def call(self, operation, entity_type=None):
         """Run one operation; a KMS failure ends the module with a clear message."""
-        if entity_type:
-            operation.entity_type = entity_type
-        try:
-            return self.client.call(operation)
-        except KmsError as error:
-            self.fail_kms(error)
+        return self._call(operation, entity_type, missing_ok=False)
 
     def call_or_none(self, operation, entity_type=None):
         """Like :meth:`call`, but None when the KMS says the object does not exist."""
+        return self._call(operation, entity_type, missing_ok=True)
+
+    def _call(self, operation, entity_type, missing_ok):
         if entity_type:
             operation.entity_type = entity_type
         try:
             return self.client.call(operation)
         except KmsError as error:
-            if error.not_found:
+            if missing_ok and error.not_found:
                 return None
             self.fail_kms(error)
 

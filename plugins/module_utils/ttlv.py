@@ -224,43 +224,26 @@ def _at(where):
 # -- constructors: read as the KMIP spec does -----------------------------------------
 
 def structure(tag, children=()):
+    """A Structure of the given children, leaving out None (optional fields not set)."""
     return TTLV(tag, STRUCTURE, [c for c in children if c is not None])
 
 
-def integer(tag, value):
-    return TTLV(tag, INTEGER, value)
+def _constructor(type_):
+    def build(tag, value):
+        return TTLV(tag, type_, value)
+    build.__doc__ = "A %s node." % type_
+    return build
 
 
-def long_integer(tag, value):
-    return TTLV(tag, LONG_INTEGER, value)
-
-
-def big_integer(tag, value):
-    return TTLV(tag, BIG_INTEGER, value)
-
-
-def enumeration(tag, value):
-    return TTLV(tag, ENUMERATION, value)
-
-
-def boolean(tag, value):
-    return TTLV(tag, BOOLEAN, value)
-
-
-def text_string(tag, value):
-    return TTLV(tag, TEXT_STRING, value)
-
-
-def byte_string(tag, value):
-    return TTLV(tag, BYTE_STRING, value)
-
-
-def date_time(tag, value):
-    return TTLV(tag, DATE_TIME, value)
-
-
-def interval(tag, value):
-    return TTLV(tag, INTERVAL, value)
+integer = _constructor(INTEGER)
+long_integer = _constructor(LONG_INTEGER)
+big_integer = _constructor(BIG_INTEGER)
+enumeration = _constructor(ENUMERATION)
+boolean = _constructor(BOOLEAN)
+text_string = _constructor(TEXT_STRING)
+byte_string = _constructor(BYTE_STRING)
+date_time = _constructor(DATE_TIME)
+interval = _constructor(INTERVAL)
 
 
 def vector_items(node, tag):

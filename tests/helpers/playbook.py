@@ -2,6 +2,7 @@
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -65,4 +66,5 @@ def run_playbook(tasks, hosts=None, extra_env=None, args=(), forks=5, gather_fac
     if os.path.exists(records_file):
         with open(records_file) as handle:
             records = [json.loads(line) for line in handle if line.strip()]
+    shutil.rmtree(work, ignore_errors=True)
     return PlaybookRun(proc.returncode, proc.stdout, records)
