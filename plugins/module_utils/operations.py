@@ -16,6 +16,7 @@ __metaclass__ = type
 
 import datetime
 import json
+import re
 
 from ansible_collections.pkimanager.kms.plugins.module_utils import ttlv
 from ansible_collections.pkimanager.kms.plugins.module_utils.pem import der_to_pem
@@ -89,6 +90,24 @@ def vendor_attribute(name, value_node):
 def link(link_type, target):
     return ttlv.structure("Link", [ttlv.enumeration("LinkType", link_type),
                                    ttlv.text_string("LinkedObjectIdentifier", target)])
+
+
+# The stable names modules give objects (used as their unique identifiers): safe in URLs,
+# file names and tags, and never a JSON tag array, which the server would resolve as tags.
+OBJECT_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
+
+
+def object_name_problem(name):
+    """Why ``name`` cannot be an object's stable name, or None when it can."""
+    if OBJECT_NAME_PATTERN.match(name or ""):
+        return None
+    return ("name must be 1 to 128 characters from A-Z a-z 0-9 . _ - : @, starting with a letter or digit, "
+            "got %r" % (name,))
+
+
+def iso_utc(moment):
+    """A DateTime as modules return it: ISO 8601 UTC to the second, or None."""
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ") if moment else None
 
 
 def utc_now():
@@ -266,8 +285,8 @@ def certificate_attributes(subject):
     """The 24 Certificate{Subject,Issuer}* TextStrings Cosmian requires, from a subject dict."""
     unknown = set(subject) - set(SUBJECT_FIELDS)
     if unknown:
-        raise ValueError("unknown subject fields %s (accepted: %s)" % (", ".join(sorted(unknown)),
-                                                                        ", ".join(SUBJECT_FIELDS)))
+        raise ValueError("unknown subject fields %s (accepted: %s)"
+                         % (", ".join(sorted(unknown)), ", ".join(SUBJECT_FIELDS)))
     given = {_SUBJECT_TO_PART[key]: value for key, value in subject.items()}
     fields = [ttlv.text_string("CertificateSubject" + part, given.get(part, "")) for part in _DN_PARTS]
     fields += [ttlv.text_string("CertificateIssuer" + part, "") for part in _DN_PARTS]
@@ -284,6 +303,12 @@ def certify(certificate_id=None, public_key_id=None, csr_pem=None, subject=None,
     """
     if (public_key_id is None) == (csr_pem is None):
         raise ValueError("certify needs exactly one of public_key_id or csr_pem")
+    extension_attribute = vendor_attribute(
+        "x509-extension", ttlv.byte_string("AttributeValue", extensions.encode("utf-8"))) if extensions else None
+    # Cosmian 5.28 decides "self-signed end entity, add RFC 9608 noRevAvail" by looking for
+    # CA:TRUE in this attribute after it has consumed it, so a self-signed CA would get the
+    # extension RFC 9608 section 3 forbids there. A second copy is what that check reads.
+    self_signed_ca = extensions and "CA:TRUE" in extensions and not (issuer_private_key_id or issuer_certificate_id)
     attrs = [
         ttlv.enumeration("ObjectType", "Certificate"),
         _uid(certificate_id) if certificate_id else None,
@@ -294,14 +319,28 @@ def certify(certificate_id=None, public_key_id=None, csr_pem=None, subject=None,
         tags_attribute(tags),
         vendor_attribute("requested_validity_days", ttlv.integer("AttributeValue", validity_days))
         if validity_days else None,
-        vendor_attribute("x509-extension", ttlv.byte_string("AttributeValue", extensions.encode("utf-8")))
-        if extensions else None,
+        extension_attribute,
+        extension_attribute if self_signed_ca else None,
     ]
     children = [_uid(public_key_id)] if public_key_id else [
         ttlv.enumeration("CertificateRequestType", "PEM"),
         ttlv.byte_string("CertificateRequestValue", csr_pem.encode("ascii") if isinstance(csr_pem, str) else csr_pem)]
     children.append(ttlv.structure("Attributes", attrs))
     return Operation("Certify", children, _parse_uid, certificate_id or public_key_id, "certificate")
+
+
+def unlink_certificate(public_key_id):
+    """DeleteAttribute of a public key's CertificateLink (a no-op when it has none).
+
+    Certify of a public key without an issuer signs with the key's own private key, but
+    takes the issuer name, and a cap on the validity, from the certificate that link
+    points to; and fails once that certificate is removed. Re-issuing a self-signed
+    certificate therefore needs the link gone.
+    """
+    return Operation("DeleteAttribute", [
+        _uid(_check_id(public_key_id)),
+        ttlv.structure("CurrentAttribute", [link("CertificateLink", "")]),
+    ], _parse_uid, public_key_id, "public_key")
 
 
 def import_certificate(der, certificate_id="", tags=(), replace_existing=False):

@@ -206,8 +206,6 @@ mismatch:
   elements: str
 """
 
-import re
-
 from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
 from ansible_collections.pkimanager.kms.plugins.module_utils.files import write_text_file
@@ -215,14 +213,8 @@ from ansible_collections.pkimanager.kms.plugins.module_utils.kms_module import K
 from ansible_collections.pkimanager.kms.plugins.module_utils.operations import ACTIVE_STATES, REVOKED_STATES
 from ansible_collections.pkimanager.kms.plugins.module_utils.pem import fingerprint_sha256
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
-
-
 def validate(params):
-    problems = []
-    if not NAME_PATTERN.match(params["name"] or ""):
-        problems.append("name must be 1 to 128 characters from A-Z a-z 0-9 . _ - : @, starting with a letter "
-                        "or digit, got %r" % params["name"])
+    problems = [problem for problem in [ops.object_name_problem(params["name"])] if problem]
     for tag in params["tags"] or []:
         if not tag or tag.startswith("_"):
             problems.append("tags must be non-empty and must not start with '_' (reserved by the KMS), got %r" % tag)
@@ -255,7 +247,7 @@ class KeyPairManager:
             return None
         pair = {"private_key_id": self.name, "public_key_id": attrs["links"].get("PublicKeyLink"),
                 "size": attrs["length"], "state": attrs["state"], "tags": attrs["tags"],
-                "activation_date": _iso(attrs["activation_date"])}
+                "activation_date": ops.iso_utc(attrs["activation_date"])}
         if pair["public_key_id"] and attrs["state"] in ACTIVE_STATES:
             key = self.module.call(ops.get_public_key(pair["public_key_id"]), entity_type="public_key")
             pair["public_key_pem"] = key["pem"]
@@ -383,10 +375,6 @@ class KeyPairManager:
         if self.module._diff:
             result["diff"] = {"before": _diff_view(before), "after": _diff_view(after)}
         self.module.exit_json(**result)
-
-
-def _iso(value):
-    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
 
 
 def _diff_view(pair):

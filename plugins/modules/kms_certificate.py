@@ -1,0 +1,395 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pkimanager maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+---
+module: kms_certificate
+short_description: Issue, renew, revoke and remove X.509 certificates held in a Cosmian KMS
+version_added: 0.1.0
+description:
+  - Issues X.509 certificates inside a Cosmian KMS over KMIP 2.1 (Certify), keeps them matching the
+    task, renews them before they expire, revokes and removes them. Private keys never leave the KMS.
+  - O(name) is the stable handle of the certificate; it is used as the certificate's unique identifier
+    in the KMS, and a re-issued certificate keeps it.
+  - Three providers, in the manner of M(community.crypto.x509_certificate)'s, say who signs
+    what. V(selfsigned) makes a CA certificate for a key pair of M(pkimanager.kms.kms_keypair), signed
+    by its own private key. V(kms_ca) certifies a key pair with an issuer certificate held in the KMS.
+    V(csr) certifies a certificate signing request made elsewhere with an issuer certificate held in
+    the KMS; the CSR's private key stays with whoever made it.
+  - An existing certificate whose subject, subject alternative names, key usage, extended key usage,
+    basic constraints, public key and issuer match the task, and that does not expire within
+    O(renew_before_days), is left alone. Otherwise it is re-issued under the same name and
+    RV(changed_reason) says why. Validity dates alone (for example a changed O(validity_days)) do not
+    cause a re-issue.
+  - Every KMS call is written to the audit trail (see O(audit_log)).
+author:
+  - pkimanager maintainers (@pkimanager)
+requirements:
+  - cryptography (Python library) on the managed node
+extends_documentation_fragment:
+  - pkimanager.kms.connection
+  - pkimanager.kms.audit
+  - ansible.builtin.files
+attributes:
+  check_mode:
+    support: full
+    description: Reads the KMS, predicts whether the certificate would be issued, revoked or removed, and changes nothing.
+  diff_mode:
+    support: full
+    description: Shows subject, issuer, names, extensions, validity, serial number and fingerprint before and after.
+options:
+  name:
+    description:
+      - Stable name of the certificate, used as its unique identifier in the KMS.
+      - 1 to 128 characters from V(A-Z), V(a-z), V(0-9), V(.), V(_), V(-), V(:) and V(@),
+        starting with a letter or a digit. It must not be the name of another KMS object, such as a key pair.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) issues the certificate when it is missing, does not match, is revoked or expires
+        within O(renew_before_days).
+      - V(revoked) revokes it (KMIP Revoke) with O(revocation_reason); it stays in the KMS. The key pair it
+        certifies is not revoked.
+      - V(absent) revokes it if it is active, then destroys it and removes it, so that the name can be
+        reused. The key pair it certifies is kept.
+    type: str
+    choices: [present, revoked, absent]
+    default: present
+  provider:
+    description:
+      - Who signs the certificate, and where its public key comes from. Required with O(state=present).
+      - V(selfsigned) certifies the key pair O(keypair) with its own private key.
+      - V(kms_ca) certifies the key pair O(keypair) with the certificate O(issuer).
+      - V(csr) certifies the CSR in O(csr_path) or O(csr_content) with the certificate O(issuer).
+    type: str
+    choices: [selfsigned, kms_ca, csr]
+  keypair:
+    description:
+      - Name of the key pair (its private key's identifier, as given to M(pkimanager.kms.kms_keypair))
+        whose public key is certified. The pair must be Active.
+      - Required with O(provider=selfsigned) and O(provider=kms_ca).
+    type: str
+  issuer:
+    description:
+      - Name of the certificate in the KMS that signs, for O(provider=kms_ca) and O(provider=csr);
+        an Active CA certificate (basicConstraints CA:TRUE) whose private key is in the KMS, such as
+        one made by this module with O(provider=selfsigned).
+      - The issuer's private key is found through the issuer certificate's link to it.
+    type: str
+  csr_path:
+    description:
+      - PEM file of the certificate signing request (PKCS#10), for O(provider=csr).
+      - Its subject and extensions are copied into the certificate by the KMS.
+    type: path
+  csr_content:
+    description:
+      - The certificate signing request itself, PEM, for O(provider=csr); an alternative to O(csr_path).
+    type: str
+  subject:
+    description:
+      - Subject distinguished name, for O(provider=selfsigned) and O(provider=kms_ca). With O(provider=csr)
+        the subject is the CSR's.
+      - Keys are V(CN), V(O), V(OU), V(C) (two letters), V(ST), V(L) and V(emailAddress).
+    type: dict
+  subject_alt_names:
+    description:
+      - Subject alternative names, each with its type prefix V(DNS:), V(IP:), V(email:) or V(URI:), for
+        example V(DNS:www.example.com) or V(IP:192.0.2.1).
+      - Values cannot contain white space, commas, quotes or backslashes.
+      - With O(provider=csr) and a CSR that has subject alternative names, leave this unset or give the same
+        names, because the KMS copies the CSR's extensions and cannot replace them.
+    type: list
+    elements: str
+  key_usage:
+    description:
+      - Key usage bits, by their OpenSSL names V(digitalSignature), V(nonRepudiation), V(keyEncipherment),
+        V(dataEncipherment), V(keyAgreement), V(keyCertSign), V(cRLSign), V(encipherOnly) and V(decipherOnly)
+        (matched without regard to case).
+      - When not set, CA certificates (see O(basic_constraints)) get V(keyCertSign) and V(cRLSign), the
+        others none; with O(provider=csr), the CSR's key usage when it has one.
+    type: list
+    elements: str
+  key_usage_critical:
+    description:
+      - Whether the key usage extension is critical.
+    type: bool
+    default: true
+  extended_key_usage:
+    description:
+      - Extended key usages, by name. Cosmian KMS knows V(serverAuth), V(clientAuth), V(codeSigning),
+        V(emailProtection), V(timeStamping), V(OCSPSigning), V(ipsecIKE), V(msCodeInd), V(msCodeCom),
+        V(msCTLSign), V(msSGC), V(msEFS) and V(nsSGC).
+    type: list
+    elements: str
+  extended_key_usage_critical:
+    description:
+      - Whether the extended key usage extension is critical.
+    type: bool
+    default: false
+  basic_constraints:
+    description:
+      - The basic constraints extension. When not set, V(selfsigned) certificates are CAs and the
+        others are not (or have the CSR's).
+    type: dict
+    suboptions:
+      ca:
+        description:
+          - Whether the certificate is a CA. Defaults to V(true) for O(provider=selfsigned), V(false) otherwise.
+        type: bool
+      path_length:
+        description:
+          - Maximum number of intermediate CAs below this one (pathLenConstraint); only with O(basic_constraints.ca=true).
+        type: int
+      critical:
+        description:
+          - Whether the extension is critical.
+        type: bool
+        default: true
+  validity_days:
+    description:
+      - Validity of a newly issued certificate, in days from now.
+      - It must end before the issuer's certificate does (the KMS would silently shorten it), so a longer
+        validity fails before anything is issued.
+    type: int
+    default: 365
+  renew_before_days:
+    description:
+      - Re-issue the certificate when it expires within this many days.
+    type: int
+    default: 30
+  revocation_reason:
+    description:
+      - KMIP revocation reason used with O(state=revoked) and O(state=absent).
+      - V(KeyCompromise) puts the certificate in the Compromised state, the others in Deactivated.
+    type: str
+    choices: [Unspecified, KeyCompromise, CACompromise, AffiliationChanged, Superseded, CessationOfOperation, PrivilegeWithdrawn]
+    default: CessationOfOperation
+  revocation_message:
+    description:
+      - Free text stored with the revocation.
+    type: str
+  dest:
+    description:
+      - Write the certificate (PEM) to this file. An unchanged file is not rewritten.
+      - File attributes such as O(mode) apply to it, and to O(chain_dest) and O(fullchain_dest).
+      - Files are only written with O(state=present).
+    type: path
+  chain_dest:
+    description:
+      - Write the issuer chain (PEM, the issuer first, up to and including the root) to this file.
+        It is empty for a self-signed certificate.
+    type: path
+  fullchain_dest:
+    description:
+      - Write the certificate followed by its issuer chain (PEM) to this file.
+    type: path
+notes:
+  - A re-issued certificate replaces the previous one under the same name; the previous one is not revoked.
+  - A revoked certificate cannot be read back from Cosmian KMS, so with O(state=present) it is re-issued.
+  - Cosmian KMS adds the RFC 9608 noRevAvail extension to self-signed certificates that are not CAs.
+  - Certificates get a subjectKeyIdentifier, and those signed by an issuer an authorityKeyIdentifier.
+seealso:
+  - module: pkimanager.kms.kms_keypair
+  - module: pkimanager.kms.kms_audit
+  - module: community.crypto.x509_certificate
+"""
+
+EXAMPLES = r"""
+- name: A root CA key pair, and its self-signed certificate
+  block:
+    - pkimanager.kms.kms_keypair:
+        name: root-ca
+        size: 4096
+    - pkimanager.kms.kms_certificate:
+        name: root-ca-cert
+        provider: selfsigned
+        keypair: root-ca
+        subject:
+          CN: Example Root CA
+          O: Example
+          C: FR
+        basic_constraints:
+          ca: true
+          path_length: 1
+        validity_days: 3650
+        dest: /etc/pki/root-ca.pem
+
+- name: A TLS server certificate for a key pair in the KMS, signed by the root
+  pkimanager.kms.kms_certificate:
+    name: www-cert
+    provider: kms_ca
+    keypair: www
+    issuer: root-ca-cert
+    subject:
+      CN: www.example.com
+    subject_alt_names:
+      - DNS:www.example.com
+      - IP:192.0.2.10
+    key_usage: [digitalSignature, keyEncipherment]
+    extended_key_usage: [serverAuth]
+    validity_days: 90
+    renew_before_days: 30
+    dest: /etc/pki/www.pem
+    fullchain_dest: /etc/pki/www-fullchain.pem
+    mode: "0644"
+
+- name: Sign a CSR made on another host
+  pkimanager.kms.kms_certificate:
+    name: vpn-client-42
+    provider: csr
+    csr_path: /tmp/vpn-client-42.csr
+    issuer: root-ca-cert
+    extended_key_usage: [clientAuth]
+    validity_days: 365
+
+- name: Revoke a certificate
+  pkimanager.kms.kms_certificate:
+    name: vpn-client-42
+    state: revoked
+    revocation_reason: KeyCompromise
+    revocation_message: laptop lost
+
+- name: Remove a certificate (the key pair stays)
+  pkimanager.kms.kms_certificate:
+    name: www-cert
+    state: absent
+"""
+
+RETURN = r"""
+certificate_id:
+  description: Unique identifier of the certificate in the KMS (the name).
+  returned: always
+  type: str
+  sample: www-cert
+state:
+  description: KMIP state of the certificate (V(Active), V(Deactivated), V(Compromised)), or V(absent).
+  returned: always
+  type: str
+  sample: Active
+changed_reason:
+  description: Why the run changed something (or would, in check mode), or null when it changed nothing.
+  returned: always
+  type: str
+  sample: "subject_alt_names is ['DNS:old.example.com'], requested ['DNS:www.example.com']"
+pem:
+  description: The certificate, PEM.
+  returned: when the certificate is readable (not revoked) after the run, or was before a revocation
+  type: str
+serial_number:
+  description: Serial number of the certificate.
+  returned: when RV(pem) is returned
+  type: int
+subject:
+  description: Subject of the certificate; keys as in O(subject), other attributes by dotted OID.
+  returned: when RV(pem) is returned, or predicted in check mode
+  type: dict
+  sample: {CN: www.example.com, O: Example}
+issuer:
+  description: Issuer distinguished name, as RV(subject).
+  returned: when RV(pem) is returned
+  type: dict
+not_before:
+  description: Start of validity, ISO 8601 UTC.
+  returned: when RV(pem) is returned
+  type: str
+  sample: "2026-11-28T12:00:00Z"
+not_after:
+  description: End of validity, ISO 8601 UTC.
+  returned: when RV(pem) is returned
+  type: str
+fingerprint_sha256:
+  description: SHA-256 of the DER certificate, colon-separated hex.
+  returned: when RV(pem) is returned
+  type: str
+subject_alt_names:
+  description: Subject alternative names, each with its type prefix, sorted.
+  returned: when RV(pem) is returned, or predicted in check mode
+  type: list
+  elements: str
+  sample: ["DNS:www.example.com", "IP:192.0.2.10"]
+key_usage:
+  description: Key usage bits, by OpenSSL name.
+  returned: when RV(pem) is returned, or predicted in check mode
+  type: list
+  elements: str
+key_usage_critical:
+  description: Whether the key usage extension is critical (null without one).
+  returned: when RV(pem) is returned, or predicted in check mode
+  type: bool
+extended_key_usage:
+  description: Extended key usages, by name (unknown ones by dotted OID).
+  returned: when RV(pem) is returned, or predicted in check mode
+  type: list
+  elements: str
+extended_key_usage_critical:
+  description: Whether the extended key usage extension is critical (null without one).
+  returned: when RV(pem) is returned, or predicted in check mode
+  type: bool
+basic_constraints:
+  description: The basic constraints (V(ca), V(path_length), V(critical)), or null without the extension.
+  returned: when RV(pem) is returned, or predicted in check mode
+  type: dict
+"""
+
+from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
+from ansible_collections.pkimanager.kms.plugins.module_utils.certificates import (
+    PROVIDERS,
+    CertificateManager,
+    validate,
+)
+from ansible_collections.pkimanager.kms.plugins.module_utils.kms_module import KmsModule
+
+
+def main():
+    module = KmsModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            state=dict(type="str", default="present", choices=["present", "revoked", "absent"]),
+            provider=dict(type="str", choices=list(PROVIDERS)),
+            keypair=dict(type="str", no_log=False),
+            issuer=dict(type="str"),
+            csr_path=dict(type="path"),
+            csr_content=dict(type="str"),
+            subject=dict(type="dict"),
+            subject_alt_names=dict(type="list", elements="str"),
+            key_usage=dict(type="list", elements="str"),
+            key_usage_critical=dict(type="bool", default=True),
+            extended_key_usage=dict(type="list", elements="str"),
+            extended_key_usage_critical=dict(type="bool", default=False),
+            basic_constraints=dict(type="dict", options=dict(
+                ca=dict(type="bool"),
+                path_length=dict(type="int"),
+                critical=dict(type="bool", default=True),
+            )),
+            validity_days=dict(type="int", default=365),
+            renew_before_days=dict(type="int", default=30),
+            revocation_reason=dict(type="str", default="CessationOfOperation", choices=list(ops.REVOCATION_REASONS)),
+            revocation_message=dict(type="str"),
+            dest=dict(type="path"),
+            chain_dest=dict(type="path"),
+            fullchain_dest=dict(type="path"),
+        ),
+        validate=validate,
+        supports_check_mode=True,
+        add_file_common_args=True,
+        mutually_exclusive=[("csr_path", "csr_content")],
+        required_if=[
+            ("state", "present", ["provider"]),
+            ("provider", "selfsigned", ["keypair", "subject"]),
+            ("provider", "kms_ca", ["keypair", "issuer", "subject"]),
+            ("provider", "csr", ["issuer"]),
+            ("provider", "csr", ["csr_path", "csr_content"], True),
+        ],
+    )
+    module.exit_json(**CertificateManager(module).run())
+
+
+if __name__ == "__main__":
+    main()
