@@ -29,6 +29,15 @@ from ansible_collections.pkimanager.kms.plugins.module_utils.connection import (
     validate_connection_params,
 )
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
+from ansible_collections.pkimanager.kms.plugins.module_utils.operations import REVOCATION_REASONS
+
+
+def revocation_argument_spec():
+    """The options of the ``pkimanager.kms.revocation`` doc fragment."""
+    return dict(
+        revocation_reason=dict(type="str", default="CessationOfOperation", choices=list(REVOCATION_REASONS)),
+        revocation_message=dict(type="str"),
+    )
 
 
 def audit_operation_name(kmip_name):

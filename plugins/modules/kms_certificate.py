@@ -35,6 +35,7 @@ requirements:
 extends_documentation_fragment:
   - pkimanager.kms.connection
   - pkimanager.kms.audit
+  - pkimanager.kms.revocation
   - ansible.builtin.files
 attributes:
   check_mode:
@@ -164,17 +165,6 @@ options:
       - Re-issue the certificate when it expires within this many days.
     type: int
     default: 30
-  revocation_reason:
-    description:
-      - KMIP revocation reason used with O(state=revoked) and O(state=absent).
-      - V(KeyCompromise) puts the certificate in the Compromised state, the others in Deactivated.
-    type: str
-    choices: [Unspecified, KeyCompromise, CACompromise, AffiliationChanged, Superseded, CessationOfOperation, PrivilegeWithdrawn]
-    default: CessationOfOperation
-  revocation_message:
-    description:
-      - Free text stored with the revocation.
-    type: str
   dest:
     description:
       - Write the certificate (PEM) to this file. An unchanged file is not rewritten.
@@ -344,12 +334,13 @@ from ansible_collections.pkimanager.kms.plugins.module_utils.certificates import
     CertificateManager,
     validate,
 )
-from ansible_collections.pkimanager.kms.plugins.module_utils.kms_module import KmsModule
+from ansible_collections.pkimanager.kms.plugins.module_utils.kms_module import KmsModule, revocation_argument_spec
 
 
 def main():
     module = KmsModule(
         argument_spec=dict(
+            revocation_argument_spec(),
             name=dict(type="str", required=True),
             state=dict(type="str", default="present", choices=["present", "revoked", "absent"]),
             provider=dict(type="str", choices=list(PROVIDERS)),
@@ -370,8 +361,6 @@ def main():
             )),
             validity_days=dict(type="int", default=365),
             renew_before_days=dict(type="int", default=30),
-            revocation_reason=dict(type="str", default="CessationOfOperation", choices=list(ops.REVOCATION_REASONS)),
-            revocation_message=dict(type="str"),
             dest=dict(type="path"),
             chain_dest=dict(type="path"),
             fullchain_dest=dict(type="path"),

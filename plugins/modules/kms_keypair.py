@@ -23,6 +23,7 @@ author:
 extends_documentation_fragment:
   - pkimanager.kms.connection
   - pkimanager.kms.audit
+  - pkimanager.kms.revocation
   - ansible.builtin.files
 attributes:
   check_mode:
@@ -85,17 +86,6 @@ options:
     type: str
     choices: [never, fail, mismatch, always]
     default: fail
-  revocation_reason:
-    description:
-      - KMIP revocation reason used when revoking (O(state=revoked), O(state=absent) or a replacement).
-      - V(KeyCompromise) puts the keys in the Compromised state, the others in Deactivated.
-    type: str
-    choices: [Unspecified, KeyCompromise, CACompromise, AffiliationChanged, Superseded, CessationOfOperation, PrivilegeWithdrawn]
-    default: CessationOfOperation
-  revocation_message:
-    description:
-      - Free text stored with the revocation.
-    type: str
   public_key_path:
     description:
       - Write the public key (PEM SubjectPublicKeyInfo) to this file. An unchanged file is not rewritten.
@@ -209,7 +199,7 @@ mismatch:
 from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
 from ansible_collections.pkimanager.kms.plugins.module_utils.files import write_text_file
-from ansible_collections.pkimanager.kms.plugins.module_utils.kms_module import KmsModule
+from ansible_collections.pkimanager.kms.plugins.module_utils.kms_module import KmsModule, revocation_argument_spec
 from ansible_collections.pkimanager.kms.plugins.module_utils.operations import ACTIVE_STATES, REVOKED_STATES
 from ansible_collections.pkimanager.kms.plugins.module_utils.pem import fingerprint_sha256
 
@@ -387,6 +377,7 @@ def _diff_view(pair):
 def main():
     module = KmsModule(
         argument_spec=dict(
+            revocation_argument_spec(),
             name=dict(type="str", required=True),
             state=dict(type="str", default="present", choices=["present", "revoked", "absent"]),
             size=dict(type="int", default=3072, choices=list(ops.RSA_SIZES)),
@@ -394,8 +385,6 @@ def main():
             purge_tags=dict(type="bool", default=True),
             activate=dict(type="bool", default=True),
             regenerate=dict(type="str", default="fail", choices=["never", "fail", "mismatch", "always"]),
-            revocation_reason=dict(type="str", default="CessationOfOperation", choices=list(ops.REVOCATION_REASONS)),
-            revocation_message=dict(type="str"),
             public_key_path=dict(type="path"),
         ),
         validate=validate,

@@ -17,26 +17,13 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 
 from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
-from ansible_collections.pkimanager.kms.plugins.module_utils.audit import AuditTrail
-from ansible_collections.pkimanager.kms.plugins.module_utils.client import KmsClient
-from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
-from ansible_collections.pkimanager.kms.plugins.module_utils.transport import KmsTransport
 
+from kms_checks import exists, play, records
 from playbook import run_playbook
 
 CA_EXTENSIONS = {ExtensionOID.BASIC_CONSTRAINTS, ExtensionOID.KEY_USAGE, ExtensionOID.SUBJECT_KEY_IDENTIFIER}
 LEAF_EXTENSIONS = CA_EXTENSIONS | {ExtensionOID.EXTENDED_KEY_USAGE, ExtensionOID.SUBJECT_ALTERNATIVE_NAME,
                                    ExtensionOID.AUTHORITY_KEY_IDENTIFIER}
-
-
-@pytest.fixture
-def env(kms_server, tmp_path):
-    return {"KMS_URL": kms_server.url, "KMS_AUDIT_LOG": str(tmp_path / "audit.db"), "tmp": str(tmp_path)}
-
-
-@pytest.fixture
-def client(kms_server):
-    return KmsClient(KmsTransport(kms_server.url, timeout=60))
 
 
 @pytest.fixture(scope="module")
@@ -53,28 +40,12 @@ def root(kms_server, tmp_path_factory):
     return names
 
 
-def play(env, *tasks, **kwargs):
-    return run_playbook(list(tasks), extra_env={k: v for k, v in env.items() if k != "tmp"}, **kwargs)
-
-
 def keypair(name):
     return {"name": "keypair " + name, "pkimanager.kms.kms_keypair": {"name": name, "size": 2048}}
 
 
 def certificate(name, title, **options):
     return {"name": title, "pkimanager.kms.kms_certificate": dict(name=name, **options), "ignore_errors": True}
-
-
-def records(env, **filters):
-    return AuditTrail(env["KMS_AUDIT_LOG"]).query(newest_first=False, limit=1000, **filters)
-
-
-def exists(client, object_id):
-    try:
-        return client.call(ops.get_attributes(object_id))["state"] != "Destroyed"
-    except KmsError as error:
-        assert error.not_found
-        return False
 
 
 def read(path):

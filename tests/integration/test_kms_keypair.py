@@ -7,45 +7,13 @@ import uuid
 import pytest
 
 from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
-from ansible_collections.pkimanager.kms.plugins.module_utils.audit import AuditTrail
-from ansible_collections.pkimanager.kms.plugins.module_utils.client import KmsClient
-from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
-from ansible_collections.pkimanager.kms.plugins.module_utils.transport import KmsTransport
 
-from playbook import run_playbook
-
-
-@pytest.fixture
-def env(kms_server, tmp_path):
-    """Connection through the documented env fallbacks, and a private audit store."""
-    return {"KMS_URL": kms_server.url, "KMS_AUDIT_LOG": str(tmp_path / "audit.db"), "tmp": str(tmp_path)}
-
-
-@pytest.fixture
-def client(kms_server):
-    return KmsClient(KmsTransport(kms_server.url, timeout=60))
-
-
-def play(env, *tasks, **kwargs):
-    extra = {k: v for k, v in env.items() if k != "tmp"}
-    return run_playbook(list(tasks), extra_env=extra, **kwargs)
+from kms_checks import exists, play, records
 
 
 def keypair(name, title=None, **options):
     return {"name": title or "keypair", "pkimanager.kms.kms_keypair": dict(name=name, **options),
             "ignore_errors": True}
-
-
-def records(env, **filters):
-    return AuditTrail(env["KMS_AUDIT_LOG"]).query(newest_first=False, limit=1000, **filters)
-
-
-def exists(client, object_id):
-    try:
-        return client.call(ops.get_attributes(object_id))["state"] != "Destroyed"
-    except KmsError as error:
-        assert error.not_found
-        return False
 
 
 def test_lifecycle(env, client):
