@@ -328,7 +328,6 @@ basic_constraints:
   type: dict
 """
 
-from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
 from ansible_collections.pkimanager.kms.plugins.module_utils.certificates import (
     PROVIDERS,
     CertificateManager,

@@ -203,6 +203,7 @@ from ansible_collections.pkimanager.kms.plugins.module_utils.kms_module import K
 from ansible_collections.pkimanager.kms.plugins.module_utils.operations import ACTIVE_STATES, REVOKED_STATES
 from ansible_collections.pkimanager.kms.plugins.module_utils.pem import fingerprint_sha256
 
+
 def validate(params):
     problems = [problem for problem in [ops.object_name_problem(params["name"])] if problem]
     for tag in params["tags"] or []:

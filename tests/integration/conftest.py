@@ -16,4 +16,3 @@ def env(kms_server, tmp_path):
 @pytest.fixture
 def client(kms_server):
     return KmsClient(KmsTransport(kms_server.url, timeout=60))
-
