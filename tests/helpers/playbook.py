@@ -31,18 +31,20 @@ class PlaybookRun:
         return found[-1]["result"] | {"_status": found[-1]["status"]}
 
 
-def run_playbook(tasks, hosts=None, extra_env=None, args=(), forks=5, gather_facts=False):
-    """Run ``tasks`` (a list of task dicts) on ``hosts`` (default: localhost only)."""
+def run_playbook(tasks=None, hosts=None, extra_env=None, args=(), forks=5, gather_facts=False, playbook=None):
+    """Run ``tasks`` (a list of task dicts), or an existing ``playbook`` file, on ``hosts``
+    (default: localhost only)."""
     hosts = hosts or ["localhost"]
     work = tempfile.mkdtemp(prefix="pkimanager-play-")
     inventory = os.path.join(work, "inventory.yml")
     with open(inventory, "w") as handle:
         local = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable}
         yaml.safe_dump({"all": {"hosts": {host: local for host in hosts}}}, handle)
-    playbook = os.path.join(work, "play.yml")
-    with open(playbook, "w") as handle:
-        yaml.safe_dump([{"name": "test", "hosts": "all", "gather_facts": gather_facts, "tasks": tasks}], handle,
-                       sort_keys=False)
+    if playbook is None:
+        playbook = os.path.join(work, "play.yml")
+        with open(playbook, "w") as handle:
+            yaml.safe_dump([{"name": "test", "hosts": "all", "gather_facts": gather_facts, "tasks": tasks}], handle,
+                           sort_keys=False)
     records_file = os.path.join(work, "records.jsonl")
     env = dict(os.environ)
     env.update({

@@ -1,0 +1,44 @@
+"""The shipped playbooks against the real server: they do what they say, and a second run
+changes nothing."""
+
+import os
+import subprocess
+
+from playbook import REPO, run_playbook
+
+
+def run(name, env, *args):
+    play = run_playbook(playbook=os.path.join(REPO, "playbooks", name), extra_env=env, args=list(args))
+    assert play.returncode == 0, play.output[-4000:]
+    return play
+
+
+def changed(play):
+    return sorted(set(r["task"] for r in play.records if r["result"].get("changed")))
+
+
+def test_provision_rotate_report_decommission_are_idempotent(kms_server, tmp_path):
+    out = str(tmp_path / "out")
+    env = {"KMS_URL": kms_server.url, "KMS_AUDIT_LOG": str(tmp_path / "audit.db")}
+    first = run("provision.yml", env, "-e", "pki_output_dir=" + out)
+    assert "Server certificates issued by the root CA" in changed(first)
+    assert changed(run("provision.yml", env, "-e", "pki_output_dir=" + out)) == []
+    for chain in ("demo-web-cert-fullchain.pem", "demo-api-cert-fullchain.pem"):
+        subprocess.run(["openssl", "verify", "-CAfile", os.path.join(out, "demo-root-ca.pem"),
+                        os.path.join(out, chain)], check=True, stdout=subprocess.PIPE)
+
+    # Keys made a minute ago are not due: nothing rotates.
+    assert changed(run("rotate.yml", env, "-e", "pki_output_dir=" + out)) == []
+    rotated = run("rotate.yml", env, "-e", "pki_output_dir=" + out, "-e", "pki_rotate_after_days=0")
+    assert "Replace the pairs that are due" in changed(rotated)
+    assert "Re-issue the certificates whose key changed" in changed(rotated)
+
+    report = run("audit_report.yml", env, "-e", "audit_report_dir=" + out)
+    summary = [r for r in report.records if r["task"] == "Print the summary"][0]["result"]["msg"]
+    assert summary[0].startswith("Audit chain: valid")
+    assert any("kms.create_key_pair" in line for line in summary)
+    assert changed(run("audit_report.yml", env, "-e", "audit_report_dir=" + out)) == []
+
+    assert "Remove the server key pairs (revoked, then destroyed with their public keys)" in changed(
+        run("decommission.yml", env))
+    assert changed(run("decommission.yml", env)) == []
