@@ -37,8 +37,9 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def write_config(folder, port, extra=""):
-    """A minimal kms.toml: sqlite in ``folder``, HTTP on 127.0.0.1 only."""
+def write_config(folder, port, http_extra=""):
+    """A minimal kms.toml: sqlite in ``folder``, HTTP on 127.0.0.1 only; ``http_extra``
+    adds lines to its [http] section (e.g. ``api_token_id = "..."``)."""
     path = os.path.join(folder, "kms.toml")
     with open(path, "w") as handle:
         handle.write(
@@ -49,14 +50,14 @@ def write_config(folder, port, extra=""):
             "clear_database = false\n"
             "[http]\n"
             "port = %d\n"
-            'hostname = "127.0.0.1"\n'
+            'hostname = "127.0.0.1"\n%s'
             "[workspace]\n"
             'root_data_path = "%s"\n'
             'tmp_path = "%s"\n'
             "[logging]\n"
-            'rust_log = "info,cosmian_kms=info"\n%s'
-            % (os.path.join(folder, "data"), port, os.path.join(folder, "workspace"),
-               os.path.join(folder, "tmp"), extra))
+            'rust_log = "info,cosmian_kms=info"\n'
+            % (os.path.join(folder, "data"), port, http_extra, os.path.join(folder, "workspace"),
+               os.path.join(folder, "tmp")))
     for sub in ("data", "workspace", "tmp"):
         os.makedirs(os.path.join(folder, sub), exist_ok=True)
     return path
@@ -65,13 +66,13 @@ def write_config(folder, port, extra=""):
 class KmsServer:
     """One server process on a data folder; ``restart()`` keeps the folder."""
 
-    def __init__(self, folder, binary=None, port=None, startup_timeout=60):
+    def __init__(self, folder, binary=None, port=None, startup_timeout=60, http_extra=""):
         self.folder = folder
         self.binary = binary or os.path.join(bin_dir(), "cosmian_kms")
         self.port = port or free_port()
         self.startup_timeout = startup_timeout
         self.url = "http://127.0.0.1:%d" % self.port
-        self.config = write_config(folder, self.port)
+        self.config = write_config(folder, self.port, http_extra)
         self.log_path = os.path.join(folder, "server.log")
         self.process = None
 
