@@ -37,9 +37,11 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def write_config(folder, port, http_extra=""):
+def write_config(folder, port, http_extra="", tls=None):
     """A minimal kms.toml: sqlite in ``folder``, HTTP on 127.0.0.1 only; ``http_extra``
-    adds lines to its [http] section (e.g. ``api_token_id = "..."``)."""
+    adds lines to its [http] section (e.g. ``api_token_id = "..."``), ``tls`` (a dict of
+    [tls] keys such as tls_cert_file) turns on HTTPS."""
+    tls_section = "[tls]\n" + "".join('%s = "%s"\n' % item for item in sorted(tls.items())) if tls else ""
     path = os.path.join(folder, "kms.toml")
     with open(path, "w") as handle:
         handle.write(
@@ -50,13 +52,13 @@ def write_config(folder, port, http_extra=""):
             "clear_database = false\n"
             "[http]\n"
             "port = %d\n"
-            'hostname = "127.0.0.1"\n%s'
+            'hostname = "127.0.0.1"\n%s%s'
             "[workspace]\n"
             'root_data_path = "%s"\n'
             'tmp_path = "%s"\n'
             "[logging]\n"
             'rust_log = "info,cosmian_kms=info"\n'
-            % (os.path.join(folder, "data"), port, http_extra, os.path.join(folder, "workspace"),
+            % (os.path.join(folder, "data"), port, http_extra, tls_section, os.path.join(folder, "workspace"),
                os.path.join(folder, "tmp")))
     for sub in ("data", "workspace", "tmp"):
         os.makedirs(os.path.join(folder, sub), exist_ok=True)
@@ -66,13 +68,15 @@ def write_config(folder, port, http_extra=""):
 class KmsServer:
     """One server process on a data folder; ``restart()`` keeps the folder."""
 
-    def __init__(self, folder, binary=None, port=None, startup_timeout=60, http_extra=""):
+    def __init__(self, folder, binary=None, port=None, startup_timeout=60, http_extra="", tls=None,
+                 ssl_context=None):
         self.folder = folder
         self.binary = binary or os.path.join(bin_dir(), "cosmian_kms")
         self.port = port or free_port()
         self.startup_timeout = startup_timeout
-        self.url = "http://127.0.0.1:%d" % self.port
-        self.config = write_config(folder, self.port, http_extra)
+        self.url = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.port)
+        self.ssl_context = ssl_context
+        self.config = write_config(folder, self.port, http_extra, tls)
         self.log_path = os.path.join(folder, "server.log")
         self.process = None
 
@@ -96,7 +100,7 @@ class KmsServer:
                            % (self.startup_timeout, self.log_tail()))
 
     def version(self):
-        with urllib.request.urlopen(self.url + "/version", timeout=2) as answer:
+        with urllib.request.urlopen(self.url + "/version", timeout=2, context=self.ssl_context) as answer:
             return json.loads(answer.read().decode("utf-8"))
 
     def stop(self):
