@@ -9,9 +9,6 @@ __metaclass__ = type
 
 import base64
 import hashlib
-import re
-
-_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z0-9 ]+)-----\s+(.*?)\s+-----END \1-----", re.S)
 
 
 def der_to_pem(label, der):
@@ -19,12 +16,6 @@ def der_to_pem(label, der):
     body = base64.b64encode(der).decode("ascii")
     lines = [body[i:i + 64] for i in range(0, len(body), 64)]
     return "-----BEGIN %s-----\n%s\n-----END %s-----\n" % (label, "\n".join(lines), label)
-
-
-def pem_blocks(text, label=None):
-    """DER bytes of each PEM block in ``text`` (only those under ``label`` when given)."""
-    return [base64.b64decode(re.sub(r"\s+", "", body))
-            for found, body in _PEM_BLOCK.findall(text or "") if label is None or found == label]
 
 
 def fingerprint_sha256(der):
