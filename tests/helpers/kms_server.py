@@ -37,10 +37,11 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def write_config(folder, port, http_extra="", tls=None):
+def write_config(folder, port, http_extra="", tls=None, extra_sections=""):
     """A minimal kms.toml: sqlite in ``folder``, HTTP on 127.0.0.1 only; ``http_extra``
     adds lines to its [http] section (e.g. ``api_token_id = "..."``), ``tls`` (a dict of
-    [tls] keys such as tls_cert_file) turns on HTTPS."""
+    [tls] keys such as tls_cert_file) turns on HTTPS, ``extra_sections`` is TOML appended
+    as is (e.g. an ``[idp_auth]`` section)."""
     tls_section = "[tls]\n" + "".join('%s = "%s"\n' % item for item in sorted(tls.items())) if tls else ""
     path = os.path.join(folder, "kms.toml")
     with open(path, "w") as handle:
@@ -57,9 +58,9 @@ def write_config(folder, port, http_extra="", tls=None):
             'root_data_path = "%s"\n'
             'tmp_path = "%s"\n'
             "[logging]\n"
-            'rust_log = "info,cosmian_kms=info"\n'
+            'rust_log = "info,cosmian_kms=info"\n%s'
             % (os.path.join(folder, "data"), port, http_extra, tls_section, os.path.join(folder, "workspace"),
-               os.path.join(folder, "tmp")))
+               os.path.join(folder, "tmp"), extra_sections))
     for sub in ("data", "workspace", "tmp"):
         os.makedirs(os.path.join(folder, sub), exist_ok=True)
     return path
@@ -69,20 +70,21 @@ class KmsServer:
     """One server process on a data folder; ``restart()`` keeps the folder."""
 
     def __init__(self, folder, binary=None, port=None, startup_timeout=60, http_extra="", tls=None,
-                 ssl_context=None):
+                 ssl_context=None, extra_sections="", env=None):
         self.folder = folder
         self.binary = binary or os.path.join(bin_dir(), "cosmian_kms")
         self.port = port or free_port()
         self.startup_timeout = startup_timeout
         self.url = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.port)
         self.ssl_context = ssl_context
-        self.config = write_config(folder, self.port, http_extra, tls)
+        self.config = write_config(folder, self.port, http_extra, tls, extra_sections)
         self.log_path = os.path.join(folder, "server.log")
+        self.env = dict(env or {})
         self.process = None
 
     def start(self):
         log = open(self.log_path, "ab")
-        env = dict(os.environ, COSMIAN_KMS_CONF=self.config)
+        env = dict(os.environ, COSMIAN_KMS_CONF=self.config, **self.env)
         self.process = subprocess.Popen([self.binary, "-c", self.config], stdout=log, stderr=subprocess.STDOUT,
                                         cwd=self.folder, env=env)
         log.close()
