@@ -12,7 +12,7 @@ export PYTHONPATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: help venv collection server unit integration sanity lint docs build compat test demo clean
+.PHONY: help venv collection server unit integration sanity lint docs changelog build compat test demo clean
 
 help:
 	@echo "make demo   - build/start a local Cosmian KMS and run playbooks/provision.yml"
@@ -47,11 +47,16 @@ sanity: venv
 lint: venv collection
 	$(BIN)/ansible-lint
 
-# Every plugin's documentation renders.
+# Every plugin's documentation renders (modules and lookups).
 docs: venv collection
-	@for plugin in $$(cd plugins/modules && ls *.py | sed 's/\.py$$//'); do \
-	  $(BIN)/ansible-doc -t module pkimanager.kms.$$plugin >/dev/null || exit 1; \
-	  echo "ansible-doc pkimanager.kms.$$plugin: ok"; done
+	@for kind in module:modules lookup:lookup; do \
+	  for plugin in $$(cd plugins/$${kind#*:} && ls *.py | sed 's/\.py$$//'); do \
+	    $(BIN)/ansible-doc -t $${kind%%:*} pkimanager.kms.$$plugin >/dev/null || exit 1; \
+	    echo "ansible-doc -t $${kind%%:*} pkimanager.kms.$$plugin: ok"; done; done
+
+# Changelog fragments are valid (antsibull-changelog), so a release can be cut from them.
+changelog: venv
+	$(BIN)/antsibull-changelog lint
 
 # The collection builds, and the built artifact installs.
 build: venv
@@ -66,7 +71,7 @@ compat: venv collection
 
 test: venv collection server
 	$(BIN)/python -m pytest tests/unit tests/integration $(PYTEST_ARGS)
-	$(MAKE) sanity lint docs build compat molecule
+	$(MAKE) sanity lint docs changelog build compat molecule
 
 demo: venv collection server
 	hacking/demo

@@ -14,9 +14,10 @@ class ModuleDocFragment(object):
 options:
   audit_log:
     description:
-      - SQLite file of the local audit trail, on the host the module runs on. Modules that talk
-        to the KMS append one record per KMS call to it, success or failure, and make no KMS call
-        when it cannot be written; M(pkimanager.kms.kms_audit) reads it.
+      - SQLite file of the local audit trail, on the host the module runs on (the controller for
+        the lookup). Modules and lookups that talk to the KMS append one record per KMS call to
+        it, success or failure, and make no KMS call when it cannot be written;
+        M(pkimanager.kms.kms_audit) reads it.
       - If not set, the environment variable E(KMS_AUDIT_LOG) is used, then
         C(~/.local/state/pkimanager-kms/audit.db) of the user the module runs as
         (C($XDG_STATE_HOME/pkimanager-kms/audit.db) when E(XDG_STATE_HOME) is set).
@@ -33,7 +34,7 @@ notes:
   - Each audit record holds a record id, the operation id of the module run, a UTC timestamp,
     the operation (for example V(kms.create_key_pair)), the entity type and id, the status
     (V(success) or V(failure)), details (the error reason and message on failure), the KMS URL,
-    the user and the host.
+    the user and the host, and for modules run from a playbook the playbook file and the task name.
   - The records form a hash chain, each holding the SHA-256 of its content and the hash of the
     record before it, so that M(pkimanager.kms.kms_audit) with O(pkimanager.kms.kms_audit#module:action=verify)
     detects edited, deleted and reordered records.
@@ -41,4 +42,23 @@ notes:
     V(password), V(passphrase), V(secret), V(private_key), V(key_material), V(authorization),
     V(client_key)), strings that hold a PEM private key, raw bytes and a user:password in the
     KMS URL are written as V(<redacted>).
+"""
+
+    # Options of the modules that write records from a task: pkimanager.kms.audit.context
+    CONTEXT = r"""
+options:
+  audit_context:
+    description:
+      - Where this run comes from, written into each of its audit records.
+      - The collection's action plugin fills it in on the controller (the playbook file and
+        the task name) for any key you leave out, so playbooks need not set it; set it to label
+        records of runs whose origin Ansible cannot see, such as a wrapper script.
+    type: dict
+    suboptions:
+      playbook:
+        description: The playbook (file) that ran the task.
+        type: str
+      task:
+        description: The name of the task.
+        type: str
 """

@@ -19,7 +19,8 @@ description:
   - For O(type=certificate), a name is a certificate name as used by M(pkimanager.kms.kms_certificate).
   - The connection options fall back to the same environment variables as the modules
     (E(KMS_URL), E(COSMIAN_KMS_SERVER_URL), E(KMS_API_KEY), E(COSMIAN_KMS_API_KEY)).
-  - Lookups only read; they are not written to the modules' audit trail.
+  - Every KMS call of the lookup (reads only) is written to the audit trail on the controller,
+    like the modules' calls; the lookup makes no KMS call when the audit trail cannot be written.
 options:
   _terms:
     description: Names of the objects to read.
@@ -33,6 +34,7 @@ options:
     default: public_key
 extends_documentation_fragment:
   - pkimanager.kms.connection
+  - pkimanager.kms.audit
 """
 
 EXAMPLES = r"""
@@ -58,21 +60,29 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
-from ansible_collections.pkimanager.kms.plugins.module_utils.client import KmsClient
+from ansible_collections.pkimanager.kms.plugins.module_utils.audit import (
+    JSONL_ENV,
+    STORE_ENV,
+    AuditError,
+    AuditTrail,
+)
+from ansible_collections.pkimanager.kms.plugins.module_utils.audited_client import audited_client
 from ansible_collections.pkimanager.kms.plugins.module_utils.connection import (
     API_KEY_ENV,
     URL_ENV,
     connection_argument_spec,
-    transport_from_params,
     validate_connection_params,
 )
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
 
+ENV_FALLBACKS = (("kms_url", URL_ENV), ("api_key", API_KEY_ENV), ("audit_log", (STORE_ENV,)),
+                 ("audit_jsonl", (JSONL_ENV,)))
+
 
 def _with_env_fallbacks(direct):
-    """Fill kms_url/api_key from the environment like the modules' env_fallback does."""
+    """Fill options from the environment like the modules' env_fallback does."""
     options = dict(direct)
-    for option, names in (("kms_url", URL_ENV), ("api_key", API_KEY_ENV)):
+    for option, names in ENV_FALLBACKS:
         if options.get(option) is None:
             options.update((option, os.environ[name]) for name in reversed(names) if os.environ.get(name))
     return options
@@ -86,13 +96,16 @@ class LookupModule(LookupBase):
         problems = validate_connection_params(params)
         if problems:
             raise AnsibleLookupError("; ".join(problems))
-        client = KmsClient(transport_from_params(params))
-        try:
-            return [self._read(client, name) for name in terms]
-        except KmsError as error:
-            raise AnsibleLookupError(str(error))
-        finally:
-            client.transport.close()
+        with AuditTrail(self.get_option("audit_log"), jsonl_path=self.get_option("audit_jsonl"),
+                        context={"kms_url": params["kms_url"]}) as trail:
+            try:
+                client = audited_client(params, trail)
+                try:
+                    return [self._read(client, name) for name in terms]
+                finally:
+                    client.transport.close()
+            except (KmsError, AuditError) as error:
+                raise AnsibleLookupError(str(error))
 
     def _read(self, client, name):
         if self.get_option("type") == "certificate":

@@ -144,6 +144,12 @@ def audit_argument_spec():
     )
 
 
+def audit_context_argument_spec():
+    """Argument spec of audit_context: where a module run comes from, which the
+    collection's action plugins fill in from the running play."""
+    return dict(audit_context=dict(type="dict", options=dict(playbook=dict(type="str"), task=dict(type="str"))))
+
+
 @functools.lru_cache(maxsize=1024)
 def _is_secret_name(name):
     """Cached: the same few key names come back in every record."""

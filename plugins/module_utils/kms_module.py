@@ -12,20 +12,18 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import re
-
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pkimanager.kms.plugins.module_utils.audit import (
     AuditError,
     AuditTrail,
     audit_argument_spec,
+    audit_context_argument_spec,
 )
-from ansible_collections.pkimanager.kms.plugins.module_utils.client import KmsClient
+from ansible_collections.pkimanager.kms.plugins.module_utils.audited_client import audited_client
 from ansible_collections.pkimanager.kms.plugins.module_utils.connection import (
     CONNECTION_REQUIRED_TOGETHER,
     connection_argument_spec,
-    transport_from_params,
     validate_connection_params,
 )
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
@@ -40,23 +38,6 @@ def revocation_argument_spec():
     )
 
 
-def audit_operation_name(kmip_name):
-    """``CreateKeyPair`` -> ``kms.create_key_pair``: the audit trail's operation names."""
-    return "kms." + re.sub(r"(?<!^)(?=[A-Z])", "_", kmip_name).lower()
-
-
-def _audit_summary(value):
-    """What of an operation's result goes into the audit trail: ids and states, no bytes."""
-    if isinstance(value, dict):
-        return dict((k, _audit_summary(v)) for k, v in value.items()
-                    if k not in ("der", "pem") and not isinstance(v, bytes))
-    if isinstance(value, (list, tuple)):
-        return [_audit_summary(v) for v in value][:50]
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    return str(value)
-
-
 class KmsModule(AnsibleModule):
     """AnsibleModule with the KMS connection, audit trail and error handling built in.
 
@@ -67,6 +48,7 @@ class KmsModule(AnsibleModule):
     def __init__(self, argument_spec, validate=None, **kwargs):
         spec = connection_argument_spec()
         spec.update(audit_argument_spec())
+        spec.update(audit_context_argument_spec())
         spec.update(argument_spec)
         kwargs["required_together"] = list(kwargs.get("required_together", [])) + CONNECTION_REQUIRED_TOGETHER
         super(KmsModule, self).__init__(argument_spec=spec, **kwargs)
@@ -74,19 +56,19 @@ class KmsModule(AnsibleModule):
         if problems:
             self.fail_json(msg="Invalid arguments: " + "; ".join(problems))
         self._client = None
-        self.audit = AuditTrail(
-            self.params["audit_log"], jsonl_path=self.params.get("audit_jsonl"),
-            context={"kms_url": self.params["kms_url"]})
+        context = dict((k, v) for k, v in (self.params["audit_context"] or {}).items() if v)
+        context["kms_url"] = self.params["kms_url"]
+        self.audit = AuditTrail(self.params["audit_log"], jsonl_path=self.params.get("audit_jsonl"),
+                                context=context)
 
     @property
     def client(self):
         """The KMIP client, created on first use, after the audit store proved writable."""
         if self._client is None:
             try:
-                self.audit.ensure_writable()
+                self._client = audited_client(self.params, self.audit, on_failure=self._audit_failed)
             except AuditError as exc:
-                self.fail_json(msg="The audit trail is not writable, so no KMS call was made: %s" % exc)
-            self._client = KmsClient(transport_from_params(self.params), observer=self._record)
+                self.fail_json(msg=str(exc))
         return self._client
 
     def call(self, operation, entity_type=None):
@@ -110,17 +92,5 @@ class KmsModule(AnsibleModule):
     def fail_kms(self, error, **result):
         self.fail_json(msg=str(error), kms_error=error.to_dict(), **result)
 
-    def _record(self, operation, value, error):
-        """Audit observer: one record per KMS call; a write failure stops the module."""
-        if error is None:
-            status, details = "success", {"result": _audit_summary(value)}
-        else:
-            status, details = "failure", {"reason": error.reason, "message": error.message,
-                                          "http_status": error.status, "attempts": error.attempts}
-        try:
-            self.audit.record(audit_operation_name(operation.name), operation.entity_type,
-                              operation.object_id or (value.get("private_key_id") if isinstance(value, dict) else None),
-                              status, details=details, kms_url=self.params["kms_url"])
-        except AuditError as exc:
-            self.fail_json(msg="%s on %r was %s at the KMS, but its audit record could not be written: %s"
-                           % (operation.name, operation.object_id, "done" if error is None else "attempted", exc))
+    def _audit_failed(self, error):
+        self.fail_json(msg=str(error))

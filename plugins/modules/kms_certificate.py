@@ -35,6 +35,7 @@ requirements:
 extends_documentation_fragment:
   - pkimanager.kms.connection
   - pkimanager.kms.audit
+  - pkimanager.kms.audit.context
   - pkimanager.kms.revocation
   - ansible.builtin.files
 attributes:

@@ -23,6 +23,7 @@ author:
 extends_documentation_fragment:
   - pkimanager.kms.connection
   - pkimanager.kms.audit
+  - pkimanager.kms.audit.context
   - pkimanager.kms.revocation
   - ansible.builtin.files
 attributes:

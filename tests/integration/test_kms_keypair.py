@@ -8,7 +8,7 @@ import pytest
 
 from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
 
-from kms_checks import exists, play, records
+from kms_checks import adhoc, exists, play, records
 
 
 def keypair(name, title=None, **options):
@@ -153,6 +153,25 @@ def test_unwritable_audit_store_stops_before_the_kms(env, client):
     result = play(env, keypair(name, size=2048)).result("keypair")
     assert result["_status"] == "failed" and "audit trail is not writable" in result["msg"]
     assert not exists(client, name)
+
+
+def test_audit_records_name_the_playbook_and_task(env):
+    """The action plugin tells the module where it runs from; a user's label wins."""
+    name = "origin-%s" % uuid.uuid4().hex[:8]
+    run = play(env, keypair(name, "make the pair", size=2048),
+               keypair(name, "labelled run", size=2048, audit_context={"task": "nightly wrapper"}))
+    assert run.result("make the pair")["changed"], run.output[-3000:]
+    trail = records(env, entity_id=name)
+    made = [r for r in trail if r["operation"] == "kms.create_key_pair"]
+    assert made and made[0]["task"] == "make the pair" and made[0]["playbook"].endswith("/play.yml")
+    labelled = [r for r in trail if r["task"] == "nightly wrapper"]
+    assert labelled and all(r["playbook"] == made[0]["playbook"] for r in labelled)
+
+    adhoc_run = adhoc(env, "pkimanager.kms.kms_keypair", {"name": name, "size": 2048})
+    assert adhoc_run.returncode == 0 and not adhoc_run.records[-1]["result"]["changed"], adhoc_run.output[-3000:]
+    latest = records(env, entity_id=name)[-1]
+    assert latest["playbook"] is None and latest["task"] == adhoc_run.records[-1]["task"]
+    assert latest["operation_id"] not in set(r["operation_id"] for r in trail)
 
 
 def test_module_defaults_group(env, kms_server):

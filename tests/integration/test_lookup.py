@@ -1,11 +1,16 @@
-"""The kms_pem lookup reads what the modules made, with the modules' env fallbacks."""
+"""The kms_pem lookup reads what the modules made, with the modules' env fallbacks, and
+leaves an audit record of every KMS call like the modules do."""
 
+import socket
 import uuid
+
+import pytest
 
 from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
 from ansible_collections.pkimanager.kms.plugins.module_utils.client import KmsClient
 from ansible_collections.pkimanager.kms.plugins.module_utils.transport import KmsTransport
 
+from kms_checks import records
 from playbook import run_playbook
 
 
@@ -32,3 +37,35 @@ def test_lookup_public_key_and_certificate(kms_server, tmp_path):
     assert run.result("certificate")["ansible_facts"]["pem"].strip() == expected_cert.strip()
     missing = run.result("missing")
     assert missing["_status"] == "failed" and "Object_Not_Found" in missing["msg"]
+
+    trail = records({"KMS_AUDIT_LOG": str(tmp_path / "a.db")})
+    done = [(r["operation"], r["entity_id"], r["status"]) for r in trail]
+    assert ("kms.get_attributes", name, "success") in done
+    assert ("kms.get", ids["public_key_id"], "success") in done
+    assert ("kms.get", cert_id, "success") in done
+    failed = [r for r in trail if r["status"] == "failure"]
+    assert [r["entity_id"] for r in failed] == ["no-such-%s" % name]
+    assert failed[0]["details"]["reason"] == "Object_Not_Found" and failed[0]["kms_url"] == kms_server.url
+    assert not any("BEGIN" in str(r["details"]) for r in trail)  # PEMs are not recorded
+
+
+def test_lookup_makes_no_kms_call_without_a_writable_audit_trail(tmp_path):
+    """The audit store is checked before the first call: kms_url points at a listener on
+    127.0.0.1 that must see no connection at all."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    listener.settimeout(0.5)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    try:
+        run = run_playbook([{"name": "read", "ignore_errors": True, "ansible.builtin.set_fact": {
+            "pem": "{{ lookup('pkimanager.kms.kms_pem', 'anything') }}"}}],
+            extra_env={"KMS_URL": "http://127.0.0.1:%d" % listener.getsockname()[1],
+                       "KMS_AUDIT_LOG": str(blocker / "audit.db")})
+        result = run.result("read")
+        assert result["_status"] == "failed" and "audit trail is not writable" in result["msg"], result
+        with pytest.raises(socket.timeout):
+            listener.accept()
+    finally:
+        listener.close()
