@@ -52,6 +52,10 @@ options:
     description:
       - Number of attempts per request. Network errors, timeouts and HTTP 5xx answers are
         retried with a growing delay (1 s, 2 s, ...); HTTP 4xx answers never are.
+      - A timed-out request may have run on the server. When the retry of a Revoke, Destroy or
+        Activate is refused because that earlier attempt already did it (C(Item_Not_Found),
+        C(Wrong_Key_Lifecycle_State)), the object's state is read back and, when it is what the
+        operation wanted, the operation counts as done; its audit record says so.
     type: int
     default: 3
 notes:

@@ -56,6 +56,8 @@ class AuditRecorder:
     def __call__(self, operation, value, error):
         if error is None:
             status, details = "success", {"result": audit_summary(value)}
+            if operation.settled:
+                details["settled"] = operation.settled
         else:
             status, details = "failure", {"reason": error.reason, "message": error.message,
                                           "http_status": error.status, "attempts": error.attempts}

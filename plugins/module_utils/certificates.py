@@ -400,7 +400,7 @@ class Issuer:
         self.module = module
         self.name = name
         attrs = module.call_or_none(ops.get_attributes(name), entity_type="certificate")
-        if attrs is None or attrs["state"] == "Destroyed":
+        if attrs is None or attrs["state"] in ops.DESTROYED_STATES:
             module.fail_json(msg="issuer %r: there is no certificate of this name in the KMS; issuer must name a "
                              "certificate made with pkimanager.kms.kms_certificate" % name)
         if attrs["object_type"] != "Certificate":
@@ -454,7 +454,7 @@ class KeyPairSource:
 
     def __init__(self, module, name):
         attrs = module.call_or_none(ops.get_attributes(name), entity_type="key_pair")
-        if attrs is None or attrs["state"] == "Destroyed":
+        if attrs is None or attrs["state"] in ops.DESTROYED_STATES:
             module.fail_json(msg="keypair %r: there is no key pair of this name in the KMS; create it with "
                              "pkimanager.kms.kms_keypair" % name)
         if attrs["object_type"] != "PrivateKey" or not attrs["links"].get("PublicKeyLink"):
@@ -564,7 +564,7 @@ class CertificateManager:
     def read(self):
         """dict(state, links, der) of the certificate, or None when the name is free."""
         attrs = self.module.call_or_none(ops.get_attributes(self.name), entity_type="certificate")
-        if attrs is None or attrs["state"] == "Destroyed":
+        if attrs is None or attrs["state"] in ops.DESTROYED_STATES:
             return None
         if attrs["object_type"] != "Certificate":
             self.module.fail_json(msg="The KMS object %r is a %s, not a certificate; choose another name"

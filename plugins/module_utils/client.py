@@ -14,6 +14,7 @@ __metaclass__ = type
 
 from ansible_collections.pkimanager.kms.plugins.module_utils import ttlv
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
+from ansible_collections.pkimanager.kms.plugins.module_utils.operations import get_attributes
 
 PROTOCOL_VERSION = (2, 1)
 
@@ -49,13 +50,22 @@ class KmsClient:
         self.observer = observer
 
     def call(self, operation):
-        """Run one operation and return its parsed result; KmsError on any failure."""
+        """Run one operation and return its parsed result; KmsError on any failure.
+
+        A lifecycle operation whose retry failed because an earlier attempt (its answer lost
+        to a timeout, a reset or a 5xx) already did the work is reported as done, once
+        GetAttributes shows its goal reached; ``operation.settled`` then says so.
+        """
         try:
             answer = self.transport.post_kmip(ttlv.encode(operation.payload), operation.name, operation.object_id)
             value = self._parse(operation, self._decode(operation, answer))
         except KmsError as error:
-            self._notify(operation, None, error)
-            raise
+            if not self._done_by_earlier_attempt(operation, error):
+                self._notify(operation, None, error)
+                raise
+            value = operation.object_id
+            operation.settled = ("%s after %d attempts: %s" % (error.reason, error.attempts, "an earlier attempt "
+                                 "whose answer was lost did it (GetAttributes confirms)"))
         self._notify(operation, value, None)
         return value
 
@@ -117,6 +127,19 @@ class KmsClient:
         return self.transport.get_json("/health", "health")
 
     # -- internals ---------------------------------------------------------------------
+
+    def _done_by_earlier_attempt(self, operation, error):
+        """Whether ``error``, the server's definite answer (4xx) to a retried request, only
+        says that an earlier attempt of the same operation succeeded."""
+        if operation.achieved is None or not error.retried or error.status is None or error.status >= 500:
+            return False
+        try:
+            attributes = self.call(get_attributes(operation.object_id))
+        except KmsError as check_error:
+            if not check_error.not_found:
+                return False
+            attributes = None
+        return operation.achieved(attributes)
 
     def _notify(self, operation, value, error):
         if self.observer is not None:

@@ -30,6 +30,7 @@ PUBLIC_RSA_USAGE = 0x0002 | 0x0004 | 0x0010 | 0x0200 | 0x0800
 # KMIP object states: usable (Certify and Sign need Active), and revoked.
 ACTIVE_STATES = ("PreActive", "Active")
 REVOKED_STATES = ("Deactivated", "Compromised")
+DESTROYED_STATES = ("Destroyed", "Destroyed_Compromised")
 REVOCATION_REASONS = ("Unspecified", "KeyCompromise", "CACompromise", "AffiliationChanged",
                       "Superseded", "CessationOfOperation", "PrivilegeWithdrawn")
 # Subject fields of a Certify request: KMIP names in Cosmian's spelling (serde PascalCase of
@@ -47,16 +48,25 @@ class Operation:
     ``object_id`` and ``entity_type`` name what the operation is about (for errors and
     the audit trail; a module may set a more precise ``entity_type``); ``parse``
     receives the response payload Structure.
+
+    ``achieved`` is for lifecycle operations whose retry fails *because* an earlier attempt
+    worked: a request that timed out (or got a 5xx) may still have run on the server, and a
+    second Revoke or Destroy then gets Item_Not_Found, a second Activate
+    Wrong_Key_Lifecycle_State. It is a predicate over the object's attributes (None when the
+    object is gone) saying the operation's goal is reached; the client asks GetAttributes
+    before it reports such an error (see KmsClient.call). ``settled`` records that it did.
     """
 
-    __slots__ = ("name", "payload", "parse", "object_id", "entity_type")
+    __slots__ = ("name", "payload", "parse", "object_id", "entity_type", "achieved", "settled")
 
-    def __init__(self, name, children, parse, object_id=None, entity_type="object"):
+    def __init__(self, name, children, parse, object_id=None, entity_type="object", achieved=None):
         self.name = name
         self.payload = ttlv.structure(name, children)
         self.parse = parse
         self.object_id = object_id
         self.entity_type = entity_type
+        self.achieved = achieved
+        self.settled = None
 
     def __repr__(self):
         return "Operation(%s, object_id=%r)" % (self.name, self.object_id)
@@ -171,7 +181,8 @@ def rekey_key_pair(private_key_id):
 
 def activate(object_id):
     """Activate a PreActive object (Certify and Sign need Active keys)."""
-    return Operation("Activate", [_uid(_check_id(object_id))], _parse_uid, object_id)
+    return Operation("Activate", [_uid(_check_id(object_id))], _parse_uid, object_id,
+                     achieved=lambda attributes: attributes is not None and attributes["state"] == "Active")
 
 
 # -- reading objects -------------------------------------------------------------------
@@ -266,7 +277,8 @@ def revoke(object_id, reason="Unspecified", message=None, cascade=True):
     children = [_uid(_check_id(object_id)), ttlv.structure("RevocationReason", revocation)]
     if cascade:
         children.append(ttlv.boolean("Cascade", True))
-    return Operation("Revoke", children, _parse_uid, object_id)
+    return Operation("Revoke", children, _parse_uid, object_id,
+                     achieved=lambda attributes: attributes is not None and attributes["state"] in REVOKED_STATES)
 
 
 def destroy(object_id, cascade=True, remove=False):
@@ -276,7 +288,8 @@ def destroy(object_id, cascade=True, remove=False):
         children.append(ttlv.boolean("Remove", True))
     if cascade:
         children.append(ttlv.boolean("Cascade", True))
-    return Operation("Destroy", children, _parse_uid, object_id)
+    return Operation("Destroy", children, _parse_uid, object_id,
+                     achieved=lambda attributes: attributes is None or attributes["state"] in DESTROYED_STATES)
 
 
 # -- certificates ----------------------------------------------------------------------

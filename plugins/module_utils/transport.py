@@ -196,8 +196,9 @@ class KmsTransport:
 
     5xx, connection errors and timeouts are retried (``retries`` is the total number of
     attempts) with exponential backoff; 4xx never are, because the server already decided.
-    A timed-out KMIP call may still have run on the server, so a retried Create can leave
-    an extra object behind: callers that need exactly-once should use ``retries=1``.
+    A timed-out KMIP call may still have run on the server: the modules create objects under
+    chosen ids (a repeat is Object_Already_Exists, not a second object), and KmsClient reads
+    the state back when a retried lifecycle operation is refused (Operation.achieved).
     """
 
     def __init__(self, url, api_key=None, ca_cert=None, client_cert=None, client_key=None,

@@ -235,7 +235,7 @@ class KeyPairManager:
         if attrs["object_type"] != "PrivateKey":
             self.module.fail_json(msg="The KMS object %r is a %s, not a key pair's private key; choose another name"
                                   % (self.name, attrs["object_type"]))
-        if attrs["state"] == "Destroyed":
+        if attrs["state"] in ops.DESTROYED_STATES:
             return None
         pair = {"private_key_id": self.name, "public_key_id": attrs["links"].get("PublicKeyLink"),
                 "size": attrs["length"], "state": attrs["state"], "tags": attrs["tags"],

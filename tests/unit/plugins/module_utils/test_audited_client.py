@@ -54,6 +54,13 @@ def test_success_and_failure_records(tmp_path):
     assert (failed["operation"], failed["entity_id"], failed["status"]) == ("kms.get", "gone", "failure")
     assert failed["details"]["reason"] == "Object_Not_Found" and failed["details"]["http_status"] == 422
     assert made["operation_id"] == failed["operation_id"]
+    assert "settled" not in made["details"]
+
+    revoke = ops.revoke("pair")
+    revoke.settled = "Item_Not_Found after 2 attempts: an earlier attempt did it"
+    recorder(revoke, "pair", None)
+    settled = trail.query()[0]
+    assert settled["status"] == "success" and settled["details"]["settled"] == revoke.settled
     assert trail.verify()["valid"]
 
 
