@@ -52,7 +52,7 @@ def test_a_lost_answer_is_not_a_failure(client, proxy_for, case):
     assert _lossy_client(proxy, seen).call(operation) == name
     assert proxy.lost == [case] and proxy.forwarded == [case, case, "GetAttributes"]
     assert "after 2 attempts" in operation.settled
-    assert [(op, error is None) for op, _, error in seen] == [("GetAttributes", case != "Destroy"), (case, True)]
+    assert [(op, error is None) for op, dummy, error in seen] == [("GetAttributes", case != "Destroy"), (case, True)]
     state = {"Revoke": "Compromised", "Activate": "Active"}.get(case)
     if state:
         assert client.call(ops.get_attributes(name))["state"] == state
