@@ -220,11 +220,15 @@ records:
       type: str
       sample: pki01
     playbook:
-      description: Playbook, when the writer was told.
+      description:
+        - Playbook file that ran the module (filled in by the collection's action plugins);
+          null for ad-hoc runs and for records whose writer was not told.
       type: str
+      sample: /srv/pki/playbooks/provision.yml
     task:
-      description: Task, when the writer was told.
+      description: Name of the task that ran the module (or the label its C(audit_context) option set).
       type: str
+      sample: Root CA key pair
     prev_hash:
       description: Hash of the previous record; 64 zeros for the first.
       type: str
