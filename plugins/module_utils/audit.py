@@ -338,7 +338,7 @@ class AuditTrail:
             os.close(_open_private(self.path))
             self._connect()
         if not self._schema_ready:
-            self._connection.execute("PRAGMA journal_mode = WAL")
+            self._execute_when_free("PRAGMA journal_mode = WAL")
             self._in_write_transaction(self._create_schema)
             self._schema_ready = True
 
@@ -353,24 +353,29 @@ class AuditTrail:
         The write lock is taken before anything is read, so concurrent writers append one
         after the other and the chain stays linear.
         """
+        self._execute_when_free("BEGIN IMMEDIATE")
+        try:
+            result = work(self._connection)
+            self._connection.execute("COMMIT" if commit else "ROLLBACK")
+            return result
+        finally:
+            if self._connection.in_transaction:
+                self._connection.execute("ROLLBACK")
+
+    def _execute_when_free(self, statement):
+        """Execute ``statement``, retrying with jittered backoff while another process holds
+        the store. SQLite's own busy timeout does not cover every case: switching a new store
+        to WAL answers "database is locked" at once when forks open it together."""
         deadline = time.monotonic() + BUSY_TIMEOUT
         delay = 0.005
         while True:
             try:
-                self._connection.execute("BEGIN IMMEDIATE")
+                return self._connection.execute(statement)
             except sqlite3.OperationalError as exc:
                 if not _is_busy(exc) or time.monotonic() > deadline:
                     raise
                 time.sleep(delay * random.uniform(0.5, 1.5))
                 delay = min(delay * 2, 0.25)
-                continue
-            try:
-                result = work(self._connection)
-                self._connection.execute("COMMIT" if commit else "ROLLBACK")
-                return result
-            finally:
-                if self._connection.in_transaction:
-                    self._connection.execute("ROLLBACK")
 
     # -- reading -------------------------------------------------------------------------
 
