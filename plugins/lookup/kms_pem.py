@@ -61,28 +61,26 @@ from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
 from ansible_collections.pkimanager.kms.plugins.module_utils.audit import (
-    JSONL_ENV,
-    STORE_ENV,
     AuditError,
     AuditTrail,
+    audit_argument_spec,
 )
 from ansible_collections.pkimanager.kms.plugins.module_utils.audited_client import audited_client
 from ansible_collections.pkimanager.kms.plugins.module_utils.connection import (
-    API_KEY_ENV,
-    URL_ENV,
     connection_argument_spec,
     validate_connection_params,
 )
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
 
-ENV_FALLBACKS = (("kms_url", URL_ENV), ("api_key", API_KEY_ENV), ("audit_log", (STORE_ENV,)),
-                 ("audit_jsonl", (JSONL_ENV,)))
-
 
 def _with_env_fallbacks(direct):
-    """Fill options from the environment like the modules' env_fallback does."""
+    """Fill options from the environment variables the modules' argument specs name
+    (the first one set wins), so the lookup and the modules read the same ones."""
     options = dict(direct)
-    for option, names in ENV_FALLBACKS:
+    spec = connection_argument_spec()
+    spec.update(audit_argument_spec())
+    for option, settings in spec.items():
+        names = settings["fallback"][1] if "fallback" in settings else ()
         if options.get(option) is None:
             options.update((option, os.environ[name]) for name in reversed(names) if os.environ.get(name))
     return options

@@ -68,7 +68,7 @@ class KmsModule(AnsibleModule):
             try:
                 self._client = audited_client(self.params, self.audit, on_failure=self._audit_failed)
             except AuditError as exc:
-                self.fail_json(msg=str(exc))
+                self._audit_failed(exc)
         return self._client
 
     def call(self, operation, entity_type=None):
@@ -93,4 +93,5 @@ class KmsModule(AnsibleModule):
         self.fail_json(msg=str(error), kms_error=error.to_dict(), **result)
 
     def _audit_failed(self, error):
+        """The audit store failed (before the first KMS call, or after one): end the run."""
         self.fail_json(msg=str(error))

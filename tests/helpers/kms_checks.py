@@ -40,7 +40,7 @@ def exists(client, object_id):
 def check_bearer_credential(server_url, token, folder, pair_name):
     """A server that wants a bearer credential (API token or JWT): kms_keypair is refused
     without it (401, not retried), works with it from KMS_API_KEY and from api_key, and the
-    credential reaches neither the output nor any audit file. Returns the audit env used."""
+    credential reaches neither the output nor any audit file."""
     env = {"KMS_URL": server_url, "KMS_AUDIT_LOG": os.path.join(folder, "audit.db"),
            "KMS_AUDIT_JSONL": os.path.join(folder, "audit.jsonl"), "tmp": folder}
     task = {"pkimanager.kms.kms_keypair": {"name": pair_name, "size": 2048}}
@@ -68,4 +68,3 @@ def check_bearer_credential(server_url, token, folder, pair_name):
     trail = records(env)
     assert trail[0]["status"] == "failure" and trail[0]["details"]["reason"] == "Authentication_Not_Successful"
     assert [r["status"] for r in records(env, operation="kms.create_key_pair")] == ["success"]
-    return env
