@@ -25,7 +25,8 @@ def _run(command, **kwargs):
 
 
 def prepare_docker():
-    """Start the engine (installing it if needed) and build the local image; returns its tag.
+    """Start the engine (installing it if needed) and build the local image; returns its
+    reference (repository:tag).
 
     Not a skip when Docker is missing: CI must run these tests, so this installs it.
     """
@@ -108,10 +109,13 @@ class ComposeDeployment:
 class RoleDeployment:
     """The role pkimanager.kms.kms_server applied to localhost through ansible-playbook."""
 
-    def __init__(self, folder, port):
+    def __init__(self, folder, port, image):
         self.url = "http://127.0.0.1:%d" % port
         self.container = unique_name("pkimanager-kms-role")
+        repository, version = image.rsplit(":", 1)
         self.variables = {
+            "kms_server_image": repository,
+            "kms_server_version": version,
             "kms_server_network_mode": "host",
             "kms_server_bind_address": "127.0.0.1",
             "kms_server_port": port,

@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import ssl
+import subprocess
 import tempfile
 import urllib.request
 
@@ -73,14 +74,27 @@ def scratch_folder():
 def test_kms_version_is_pinned_in_one_place(docker_image):
     """kms/VERSION is the pin; the image tag, compose's .env and the role's default follow it."""
     version = pinned_version()
-    assert docker_image == "ghcr.io/cosmian/kms:" + version
+    assert docker_image == "localhost/pkimanager-kms/cosmian-kms:" + version
     with open(os.path.join(REPO, "kms", ".env")) as handle:
-        assert re.search(r"^KMS_VERSION=(\S+)$", handle.read(), re.M).group(1) == version
+        compose_env = handle.read()
+    assert re.search(r"^KMS_VERSION=(\S+)$", compose_env, re.M).group(1) == version
+    assert re.search(r"^KMS_IMAGE=(\S+)$", compose_env, re.M).group(1) + ":" + version == docker_image
     with open(os.path.join(ROLE, "defaults", "main.yml")) as handle:
         assert yaml.safe_load(handle)["kms_server_version"] == version
     with open(os.path.join(ROLE, "meta", "argument_specs.yml")) as handle:
         options = yaml.safe_load(handle)["argument_specs"]["main"]["options"]
     assert options["kms_server_version"]["default"] == version
+
+
+def test_no_image_passes_for_the_vendors(docker_image):
+    """The local build has a name of its own; nothing here makes an image under the vendor's
+    name (build-image even removes such images that older versions of it made)."""
+    listed = subprocess.run(["docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"], check=True,
+                            stdout=subprocess.PIPE, universal_newlines=True).stdout.split()
+    assert docker_image in listed
+    assert [image for image in listed if image.startswith("ghcr.io/cosmian/")] == []
+    with open(os.path.join(ROLE, "defaults", "main.yml")) as handle:
+        assert yaml.safe_load(handle)["kms_server_image"] == "ghcr.io/cosmian/kms"
 
 
 def settings(toml_text):
@@ -119,7 +133,7 @@ def test_compose_keeps_keys_across_down_and_up(docker_image, scratch_folder):
 
 
 def test_role_keeps_keys_across_restart_absent_and_present(docker_image, scratch_folder):
-    deployment = RoleDeployment(scratch_folder, free_port())
+    deployment = RoleDeployment(scratch_folder, free_port(), docker_image)
     try:
         deployment.apply()
         assert wait_for_version(deployment.url).startswith(pinned_version() + " ")
@@ -145,7 +159,7 @@ def test_role_keeps_keys_across_restart_absent_and_present(docker_image, scratch
 
 
 def test_role_fails_with_the_container_log_when_the_server_does_not_start(docker_image, scratch_folder):
-    deployment = RoleDeployment(scratch_folder, free_port())
+    deployment = RoleDeployment(scratch_folder, free_port(), docker_image)
     try:
         # Nothing listens on port 1: the server exits at start, and the role must say why.
         run = deployment.run(kms_server_database_type="postgresql", kms_server_health_timeout=3,
@@ -181,7 +195,7 @@ def self_signed_certificate(folder):
 def test_role_serves_https_with_the_given_certificate(docker_image, scratch_folder):
     """The [tls] section, the copied files and their mount are what the server accepts."""
     tls = self_signed_certificate(scratch_folder)
-    deployment = RoleDeployment(scratch_folder, free_port())
+    deployment = RoleDeployment(scratch_folder, free_port(), docker_image)
     try:
         deployment.apply(kms_server_tls_cert_file=tls["cert"], kms_server_tls_key_file=tls["key"],
                          kms_server_health_ca_file=tls["cert"])
