@@ -23,20 +23,37 @@ options:
     description:
       - "Bearer token sent as C(Authorization: Bearer <api_key>): a Cosmian API token or a JWT."
       - If not set, the environment variables E(KMS_API_KEY) then E(COSMIAN_KMS_API_KEY) are used.
-      - Never written to the audit trail, logs or results.
+      - Only visible ASCII characters are accepted (C(!) to C(~), 0x21 to 0x7E), which covers API
+        tokens and JWTs. A space, tab, line break, other control character or non-ASCII character
+        is refused before any KMS call, with a message that does not show the key. A trailing
+        line break usually comes from C(echo token | ansible-vault encrypt_string); use
+        C(printf %s token) instead.
+      - Never written to the audit trail, logs or results, in any form (raw, escaped or URL-encoded).
     type: str
   ca_cert:
     description:
-      - PEM file of the certificate authorities that sign the KMS server's TLS certificate.
-      - Without it, the system trust store is used.
+      - PEM file of the certificate authorities that sign the KMS server's TLS certificate, or a
+        folder of CA files prepared with C(openssl rehash).
+      - Without it, C(requests) verifies with the CA bundle of the Python package C(certifi)
+        (Mozilla's list when installed from PyPI; some distributions' packages point it at the
+        system store), or with the one named by the environment variable E(REQUESTS_CA_BUNDLE)
+        (else E(CURL_CA_BUNDLE)) when set on the host that runs the plugin. The operating
+        system's trust store is B(not) otherwise used.
+      - To trust the system store, point this option at it, for example
+        V(/etc/ssl/certs/ca-certificates.crt) (Debian, Ubuntu) or
+        V(/etc/pki/tls/certs/ca-bundle.crt) (RHEL, Fedora).
+      - A missing or unreadable file is refused before any KMS call. Ignored when
+        O(validate_certs=false).
     type: path
   client_cert:
     description:
       - PEM client certificate for mutual TLS; requires O(client_key).
+      - A missing or unreadable file is refused before any KMS call.
     type: path
   client_key:
     description:
       - PEM private key file of O(client_cert) for mutual TLS.
+      - A missing or unreadable file is refused before any KMS call.
     type: path
   validate_certs:
     description:
@@ -46,6 +63,8 @@ options:
   timeout:
     description:
       - Timeout in seconds of each HTTP request to the KMS.
+      - An answer larger than 16 MiB is refused (reason C(Response_Too_Large)) without being
+        read into memory.
     type: float
     default: 30
   retries:

@@ -11,6 +11,18 @@ __metaclass__ = type
 # operations Item_Not_Found.
 NOT_FOUND_REASONS = ("Item_Not_Found", "Object_Not_Found")
 
+# The reasons the transport gives a failure the server did not name: the first two are
+# KMIP's own, the others this collection's.
+TRANSPORT_REASONS = {
+    "Internal_Server_Error": "the server answered 5xx, whose body the KMS masks",
+    "Response_Too_Large": "the answer is larger than the client reads (transport.MAX_RESPONSE_BYTES)",
+    "Invalid_Response": "the answer is not JSON, not a TTLV object, or nested too deeply",
+    "HTTP_Error": "an answer below 500 (say, a redirect or a proxy's 404) with no KMS error text",
+    "Connection_Failed": "no answer: connection refused or reset, a timeout, or a TLS failure",
+    "Request_Not_Sent": "the request could not be built or sent: a setting, or a certificate or "
+                        "key file, that cannot be used",
+}
+
 
 class KmsError(Exception):
     """A KMS call that failed: at the HTTP level, in KMIP, or in decoding the answer.
@@ -18,6 +30,8 @@ class KmsError(Exception):
     ``reason`` is the KMIP result reason (e.g. ``Item_Not_Found``) when the server gave
     one; ``operation`` and ``object_id`` say what was attempted on what, so that the
     message alone is enough to act on. It never carries credentials.
+
+    When the server gave no reason, the client names one (TRANSPORT_REASONS).
     """
 
     def __init__(self, message, status=None, reason=None, operation=None, object_id=None,

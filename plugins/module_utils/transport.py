@@ -13,7 +13,7 @@ import re
 import time
 import traceback
 
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 try:
     import requests
@@ -24,10 +24,24 @@ except ImportError:
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
+from ansible_collections.pkimanager.kms.plugins.module_utils.redaction import redact, safe_url
 
 COLLECTION_VERSION = "0.1.0"
 KMIP_PATH = "/kmip/2_1"
 MESSAGE_LIMIT = 300
+# The largest answer read, decoded (a KMIP answer is a few KiB; an export of a big
+# certificate chain some hundred): a larger one is refused, never held in memory whole.
+MAX_RESPONSE_BYTES = 16 * 1024 * 1024
+# The deepest JSON answer accepted (a KMIP answer nests about 20 levels): deeper ones would
+# only exhaust the recursion of the decoders that follow.
+MAX_JSON_DEPTH = 100
+_CHUNK_BYTES = 16 * 1024
+# What an api_key may hold: visible ASCII, the characters of RFC 6750 tokens, Cosmian API
+# tokens and JWTs. A control character (a line break from `echo token | ansible-vault
+# encrypt_string`) would make requests refuse the header and quote the key in its error.
+_TOKEN_CHARACTERS = re.compile(r"[\x21-\x7e]*")
+_CHARACTER_NAMES = {"\n": "a line feed (\\n)", "\r": "a carriage return (\\r)", "\t": "a tab (\\t)",
+                    " ": "a space"}
 
 # How the Cosmian KMS 5.28.0 writes an error for a bare KMIP operation (one that is not
 # wrapped in a RequestMessage) -- read from its sources under ~/.cargo/registry/src/*/:
@@ -167,17 +181,48 @@ def parse_reason(status, body):
     return None, _excerpt(text) or "HTTP %s" % status
 
 
-def _safe_url(url):
-    """The URL without user:password@, so it can appear in messages."""
-    parts = urlsplit(url)
-    if parts.username is None and parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if ":" in host:
-        host = "[%s]" % host
-    if parts.port is not None:
-        host = "%s:%d" % (host, parts.port)
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+def api_key_problem(api_key):
+    """Why ``api_key`` cannot be sent as a bearer token, or None when it can.
+
+    Accepted: visible ASCII only (``!`` to ``~``, 0x21-0x7E), no space, tab, line break,
+    other control character or non-ASCII character. The message names the kind of the first
+    offending character and where it is, never the key itself.
+    """
+    if not api_key or (isinstance(api_key, str) and _TOKEN_CHARACTERS.fullmatch(api_key)):
+        return None
+    if not isinstance(api_key, str):
+        return "api_key must be a string"
+    position, character = next((index, char) for index, char in enumerate(api_key)
+                               if not _TOKEN_CHARACTERS.fullmatch(char))
+    if character in _CHARACTER_NAMES:
+        kind = _CHARACTER_NAMES[character]
+    elif ord(character) < 0x20 or ord(character) == 0x7f:
+        kind = "a control character (U+%04X)" % ord(character)
+    else:
+        kind = "a non-ASCII character"
+    where = ("at its end" if position == len(api_key) - 1 else
+             "at its start" if position == 0 else "inside it")
+    return ("api_key contains %s %s, but a token is visible ASCII only (0x21-0x7E: no space, tab, "
+            "line break or non-ASCII character); a trailing line break usually comes from "
+            "`echo token | ansible-vault encrypt_string`: use `printf %%s token` instead"
+            % (kind, where))
+
+
+def url_problem(url):
+    """Why ``url`` cannot be the KMS base URL, or None; the message shows no credentials."""
+    if not isinstance(url, str) or _scheme(url) not in ("https", "http"):
+        return "kms_url must start with http:// or https://, got %r" % safe_url(url if isinstance(url, str) else "")
+    if re.search(r"[\x00-\x20\x7f]", url):
+        return "kms_url %r contains white space or a control character" % safe_url(url)
+    return None
+
+
+def _scheme(url):
+    """The scheme of ``url`` in lower case, '' when it has none or cannot be parsed."""
+    try:
+        return urlsplit(url).scheme
+    except ValueError:
+        return ""
 
 
 def _root_cause(exc):
@@ -206,12 +251,13 @@ class KmsTransport:
                  sleep=time.sleep):
         if not HAS_REQUESTS:
             raise KmsError("the Python library 'requests' is required to talk to the KMS")
-        if urlsplit(url or "").scheme not in ("https", "http"):
-            raise KmsError("the KMS url must start with https:// or http://, not %r" % _safe_url(url or ""))
+        problem = url_problem(url) or api_key_problem(api_key)
         if client_key and not client_cert:
-            raise KmsError("client_key needs client_cert")
-        if int(retries) < 1:
-            raise KmsError("retries is the total number of attempts and must be at least 1")
+            problem = "client_key needs client_cert"
+        elif int(retries) < 1:
+            problem = "retries is the total number of attempts and must be at least 1"
+        if problem:
+            raise KmsError(problem, reason="Request_Not_Sent")
         self.url = url.rstrip("/")
         self.kmip_url = self.url + KMIP_PATH
         self.timeout = timeout
@@ -219,6 +265,13 @@ class KmsTransport:
         self.backoff = float(backoff)
         self._sleep = sleep
         self._api_key = api_key
+        # Everything that could be echoed back and must not be: the key and the URL's password.
+        try:
+            password = urlsplit(url).password
+        except ValueError:
+            password = None
+        self._secrets = tuple(secret for secret in (api_key, password, password and unquote(password))
+                              if secret)
         # Passed on every request: a session-level verify loses to REQUESTS_CA_BUNDLE.
         if not validate_certs:
             self._verify = False
@@ -237,7 +290,7 @@ class KmsTransport:
 
     def __repr__(self):
         return "KmsTransport(url=%r, auth=%r, verify=%r, client_cert=%r, timeout=%r, retries=%r)" % (
-            _safe_url(self.url), "bearer" if self._api_key else None, self._verify,
+            safe_url(self.url), "bearer" if self._api_key else None, self._verify,
             self._cert[0] if isinstance(self._cert, tuple) else self._cert,
             self.timeout, self.retries)
 
@@ -246,30 +299,32 @@ class KmsTransport:
         try:
             body = json.dumps(payload, separators=(",", ":"))
         except (TypeError, ValueError) as exc:
-            raise KmsError("cannot encode the request as JSON: %s" % exc,
-                           operation=operation, object_id=object_id) from None
-        response, attempts = self._send("POST", self.kmip_url, operation, object_id, data=body,
-                                        headers={"Content-Type": "application/json"})
-        return self._decode(response, operation, object_id, attempts, expect_object=True)
+            raise KmsError(self._redact("cannot encode the request as JSON: %s" % exc),
+                           reason="Request_Not_Sent", operation=operation, object_id=object_id) from None
+        response, content, attempts = self._send("POST", self.kmip_url, operation, object_id, data=body,
+                                                 headers={"Content-Type": "application/json"})
+        return self._decode(response, content, operation, object_id, attempts, expect_object=True)
 
     def get_json(self, path, operation):
         """GET ``{url}/{path}`` (``/version``, ``/health``) and return its decoded JSON."""
         url = "%s/%s" % (self.url, path.lstrip("/"))
-        response, attempts = self._send("GET", url, operation, None)
-        return self._decode(response, operation, None, attempts, expect_object=False)
+        response, content, attempts = self._send("GET", url, operation, None)
+        return self._decode(response, content, operation, None, attempts, expect_object=False)
 
     def close(self):
         """Release the pooled connections."""
         self._session.close()
 
     def _send(self, method, url, operation, object_id, **kwargs):
-        """Return ``(response, attempts)`` for the first answer below 500, retrying the rest."""
+        """Return ``(response, body, attempts)`` for the first answer below 500, retrying the
+        rest; ``body`` is the answer's content, read in full but never beyond MAX_RESPONSE_BYTES."""
         last_failure = None
         for attempt in range(1, self.retries + 1):
             try:
                 response = self._session.request(
                     method, url, timeout=self.timeout, verify=self._verify, cert=self._cert,
-                    allow_redirects=False, **kwargs)
+                    allow_redirects=False, stream=True, **kwargs)
+                content = self._read(response, url, operation, object_id, attempt)
             except requests.exceptions.SSLError as exc:
                 # A certificate problem does not go away by asking again.
                 raise self._network_error(url, exc, operation, object_id, attempt,
@@ -277,58 +332,120 @@ class KmsTransport:
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
                     requests.exceptions.ChunkedEncodingError) as exc:
                 last_failure = exc
-            except requests.exceptions.RequestException as exc:
-                raise self._network_error(url, exc, operation, object_id, attempt,
-                                          "cannot send to") from None
+            except requests.exceptions.ContentDecodingError as exc:
+                raise self._network_error(url, exc, operation, object_id, attempt, "cannot decode the answer of",
+                                          reason="Invalid_Response") from None
+            except (requests.exceptions.RequestException, OSError, ValueError) as exc:
+                # OSError: an unreadable ca_cert, client_cert or client_key; ValueError: a
+                # header or URL that http.client refuses. Neither is helped by a retry.
+                raise self._network_error(url, exc, operation, object_id, attempt, "cannot send to",
+                                          reason="Request_Not_Sent") from None
             else:
                 if response.status_code < 500:
-                    return response, attempt
-                last_failure = response
+                    return response, content, attempt
+                last_failure = (response, content)
             if attempt < self.retries:
                 self._sleep(self.backoff * 2 ** (attempt - 1))
-        if isinstance(last_failure, requests.Response):
-            raise self._http_error(last_failure, operation, object_id, self.retries)
+        if isinstance(last_failure, tuple):
+            raise self._http_error(last_failure[0], last_failure[1], operation, object_id, self.retries)
         raise self._network_error(url, last_failure, operation, object_id, self.retries,
                                   "cannot reach the KMS at")
 
-    def _decode(self, response, operation, object_id, attempts, expect_object):
+    def _read(self, response, url, operation, object_id, attempt):
+        """The body of ``response``, streamed: an answer larger than MAX_RESPONSE_BYTES is
+        refused without being read further."""
+        try:
+            declared = int(response.headers.get("Content-Length") or 0)
+        except ValueError:
+            declared = 0
+        if declared > MAX_RESPONSE_BYTES:
+            response.close()
+            raise self._too_large(url, "announced %d bytes" % declared, response.status_code,
+                                  operation, object_id, attempt)
+        chunks, size = [], 0
+        for chunk in response.iter_content(_CHUNK_BYTES):
+            size += len(chunk)
+            if size > MAX_RESPONSE_BYTES:
+                response.close()
+                raise self._too_large(url, "sent more than %d bytes" % MAX_RESPONSE_BYTES,
+                                      response.status_code, operation, object_id, attempt)
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    def _too_large(self, url, what, status, operation, object_id, attempts):
+        return KmsError("the answer of %s %s, more than the %d bytes accepted" % (
+            safe_url(url), what, MAX_RESPONSE_BYTES), status=status, reason="Response_Too_Large",
+            operation=operation, object_id=object_id, attempts=attempts)
+
+    def _decode(self, response, content, operation, object_id, attempts, expect_object):
         """The JSON of a 2xx answer; anything else becomes a KmsError."""
         if not 200 <= response.status_code < 300:
-            raise self._http_error(response, operation, object_id, attempts)
+            raise self._http_error(response, content, operation, object_id, attempts)
         try:
-            answer = response.json()
+            answer = json.loads(content)
+        except RecursionError:
+            problem = "JSON nested too deeply to decode"
         except ValueError:
-            problem = "a body that is not JSON: %s" % (_excerpt(response.text) or "(empty)")
+            problem = "a body that is not JSON: %s" % (
+                _excerpt(self._redact(self._text(response, content))) or "(empty)")
         else:
-            if not expect_object or isinstance(answer, dict):
+            if _nesting_exceeds(answer, MAX_JSON_DEPTH):
+                problem = "JSON nested more than %d levels deep" % MAX_JSON_DEPTH
+            elif not expect_object or isinstance(answer, dict):
                 return answer
-            problem = "JSON that is not a TTLV object: %s" % _excerpt(response.text)
+            else:
+                problem = "JSON that is not a TTLV object: %s" % _excerpt(self._redact(self._text(response, content)))
         raise KmsError(self._redact("the KMS answered HTTP %d with %s" % (response.status_code, problem)),
-                       status=response.status_code, operation=operation,
+                       status=response.status_code, reason="Invalid_Response", operation=operation,
                        object_id=object_id, attempts=attempts)
 
-    def _http_error(self, response, operation, object_id, attempts):
-        """A KmsError carrying the status and the KMIP reason read from the error body."""
-        reason, message = parse_reason(response.status_code, response.text)
+    @staticmethod
+    def _text(response, content):
+        """``content`` as text, in the charset the answer declares (UTF-8 when it names none
+        or one Python does not know); undecodable bytes become U+FFFD."""
+        try:
+            return content.decode(response.encoding or "utf-8", "replace")
+        except LookupError:
+            return content.decode("utf-8", "replace")
+
+    def _http_error(self, response, content, operation, object_id, attempts):
+        """A KmsError carrying the status and the KMIP reason read from the error body; when
+        the body names none, Internal_Server_Error for a 5xx and HTTP_Error otherwise."""
+        reason, message = parse_reason(response.status_code, self._redact(self._text(response, content)))
         if 300 <= response.status_code < 400:
-            message = "redirected to %s; point url at the final address" % response.headers.get(
-                "Location", "(no Location)")
+            message = "redirected to %s; point url at the final address" % safe_url(response.headers.get(
+                "Location", "(no Location)"))
+        if reason is None:
+            reason = "Internal_Server_Error" if response.status_code >= 500 else "HTTP_Error"
         return KmsError(self._redact(message), status=response.status_code, reason=reason,
                         operation=operation, object_id=object_id, attempts=attempts)
 
-    def _network_error(self, url, exc, operation, object_id, attempts, what):
+    def _network_error(self, url, exc, operation, object_id, attempts, what, reason="Connection_Failed"):
         """A KmsError naming the URL and the error class; it has no HTTP status."""
         root = _root_cause(exc)
-        detail = _excerpt(str(root), 200)
+        # Redacted before the excerpt folds white space or cuts a secret in two.
+        detail = _excerpt(self._redact(str(root)), 200)
         if root is not exc:
             detail = "%s: %s" % (type(root).__name__, detail)
         message = "%s %s after %d attempt%s: %s (%s)" % (
-            what, _safe_url(url), attempts, "" if attempts == 1 else "s", type(exc).__name__, detail)
-        return KmsError(self._redact(message), operation=operation, object_id=object_id,
+            what, safe_url(url), attempts, "" if attempts == 1 else "s", type(exc).__name__, detail)
+        return KmsError(self._redact(message), reason=reason, operation=operation, object_id=object_id,
                         attempts=attempts)
 
     def _redact(self, text):
-        """Blank out the API key should a server or library ever echo it back."""
-        if not self._api_key:
-            return text
-        return re.sub(re.escape(self._api_key), "********", text, flags=re.IGNORECASE)
+        """Mask every rendering (raw, escaped, URL-encoded) of the API key and of the URL's
+        password, should a server or library ever echo one back."""
+        return redact(text, self._secrets)
+
+
+def _nesting_exceeds(document, limit):
+    """Whether JSON ``document`` nests lists and objects more than ``limit`` levels deep
+    (walked without recursion)."""
+    pending = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, (dict, list)):
+            if depth > limit:
+                return True
+            pending.extend((item, depth + 1) for item in (value.values() if isinstance(value, dict) else value))
+    return False

@@ -16,6 +16,7 @@ import ssl
 import struct
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import quote, quote_plus
 
 import pytest
 import requests
@@ -25,6 +26,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from ansible_collections.pkimanager.kms.plugins.module_utils import transport
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
 from ansible_collections.pkimanager.kms.plugins.module_utils.transport import (
     COLLECTION_VERSION,
@@ -170,7 +172,7 @@ def test_three_500s_give_up_after_three_attempts_and_two_growing_pauses(server, 
     assert len(server.seen) == 3
     assert sleeps == [1.0, 2.0]
     error = caught.value
-    assert (error.status, error.reason, error.attempts) == (500, None, 3)
+    assert (error.status, error.reason, error.attempts) == (500, "Internal_Server_Error", 3)
     assert error.message == "Internal server error"
     assert "3 attempts" in str(error)
 
@@ -471,3 +473,152 @@ def test_client_certificate_and_key_give_mutual_tls(tls_server, transport_to, pk
 def test_settings_that_cannot_work_are_refused_up_front(url, options):
     with pytest.raises(KmsError):
         KmsTransport(url, **options)
+
+
+# --- hardening: secrets, unreadable answers, huge answers, local files ----------------------
+
+# Visible ASCII, so the transport accepts it, yet every encoding renders it differently.
+ODD_KEY = "kms/tok+en=\"q'\\x"
+
+
+@pytest.mark.parametrize("form", ["raw", "repr", "json", "quote", "quote_plus", "upper case"])
+@pytest.mark.parametrize("status", [401, 200, 500])
+def test_an_echoed_api_key_is_masked_in_every_rendering(server, transport_to, form, status):
+    """A server (or proxy) that quotes the token back, escaped or URL-encoded, in an error
+    body (401), an answer that is not JSON (200) or a 5xx, shows it to nobody."""
+    rendered = {"raw": ODD_KEY, "repr": repr(ODD_KEY)[1:-1], "json": json.dumps(ODD_KEY)[1:-1],
+                "quote": quote(ODD_KEY), "quote_plus": quote_plus(ODD_KEY), "upper case": ODD_KEY.upper()}[form]
+    server.script = [answer(status, "Access denied: token %s is unknown" % rendered)]
+
+    with pytest.raises(KmsError) as caught:
+        transport_to(server.url(), api_key=ODD_KEY, retries=1).post_kmip({}, "Get", object_id="k1")
+    error = caught.value
+    shown = " ".join([str(error), repr(error), json.dumps(error.to_dict())])
+    assert rendered not in shown and "tok+en" not in shown.lower() and "tok%2ben" not in shown.lower(), shown
+    assert "token ******** is unknown" in error.message
+
+
+def test_a_password_of_the_url_is_masked_when_echoed(server, transport_to):
+    server.script = [answer(422, "Invalid Request: who is p%40ss:hunter2 or p@ss:hunter2?")]
+    url = server.url().replace("http://", "http://admin:p%40ss:hunter2@")
+
+    with pytest.raises(KmsError) as caught:
+        transport_to(url, retries=1).post_kmip({}, "Query")
+    assert "hunter2" not in str(caught.value), str(caught.value)
+
+
+@pytest.mark.parametrize("key", ["Zq7Kx\n", "Zq7\r\nKx", "Zq7\tKx", "Zq7\u00f6\u20acKx"])
+def test_a_key_requests_would_refuse_is_refused_before_anything_is_sent(server, key):
+    """requests would raise InvalidHeader (quoting the key) or UnicodeEncodeError."""
+    with pytest.raises(KmsError) as caught:
+        KmsTransport(server.url(), api_key=key)
+    assert caught.value.message.startswith("api_key contains ")
+    assert "zq7" not in str(caught.value).lower() and "kx" not in str(caught.value).lower()
+    assert server.seen == []
+
+
+def test_a_deeply_nested_answer_is_an_invalid_response_not_a_recursion_error(server, transport_to):
+    server.script = [answer(200, "[" * 200000 + "]" * 200000, "application/json")]
+
+    with pytest.raises(KmsError) as caught:
+        transport_to(server.url()).post_kmip({}, "Query")
+    assert (caught.value.status, caught.value.reason) == (200, "Invalid_Response")
+    assert "nested too deeply" in caught.value.message
+
+
+def test_an_answer_nested_deeper_than_any_kmip_answer_is_refused(server, transport_to):
+    """json decodes it, but the TTLV decoder after it would recurse as deep."""
+    deep = {"tag": "GetResponse", "value": []}
+    for dummy in range(transport.MAX_JSON_DEPTH):
+        deep = {"tag": "Structure", "value": [deep]}
+    server.script = [answer_json(deep)]
+
+    with pytest.raises(KmsError) as caught:
+        transport_to(server.url()).post_kmip({}, "Query")
+    assert caught.value.reason == "Invalid_Response"
+    assert "nested more than %d levels" % transport.MAX_JSON_DEPTH in caught.value.message
+
+
+@pytest.mark.parametrize("body", ["<html>maintenance</html>", "[1, 2]", "{\"tag\": ", "\xff\xfe{}"])
+def test_an_unreadable_2xx_says_invalid_response(server, transport_to, body):
+    server.script = [answer(200, body.encode("latin-1"), "application/json")]
+
+    with pytest.raises(KmsError) as caught:
+        transport_to(server.url()).post_kmip({}, "Query")
+    assert (caught.value.reason, caught.value.attempts, len(server.seen)) == ("Invalid_Response", 1, 1)
+
+
+def _huge(with_length):
+    """50 MB of answer, written in 1 MiB pieces until the client hangs up; the handler
+    notes how much it got to write."""
+    size, piece = 50 * 1000 * 1000, b" " * (1024 * 1024)
+
+    def step(handler):
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        if with_length:
+            handler.send_header("Content-Length", str(size))
+        else:
+            handler.send_header("Transfer-Encoding", "chunked")
+        handler.end_headers()
+        written = 0
+        try:
+            while written < size:
+                data = piece[:size - written]
+                handler.wfile.write(data if with_length else b"%x\r\n%s\r\n" % (len(data), data))
+                written += len(data)
+            if not with_length:
+                handler.wfile.write(b"0\r\n\r\n")
+        except OSError:
+            pass
+        handler.server.written.append(written)
+        handler.close_connection = True
+    return step
+
+
+@pytest.mark.parametrize("with_length", [True, False], ids=["announced", "chunked"])
+def test_a_50_mb_answer_is_refused_without_being_read_whole(server, transport_to, with_length):
+    server.written = []
+    server.script = [_huge(with_length)]
+
+    client = transport_to(server.url(), timeout=10)
+    with pytest.raises(KmsError) as caught:
+        client.post_kmip({}, "Get", object_id="k1")
+    error = caught.value
+    assert (error.reason, error.status, error.attempts, len(server.seen)) == ("Response_Too_Large", 200, 1, 1)
+    assert "%d bytes" % transport.MAX_RESPONSE_BYTES in error.message
+    server.released.wait(0.2)
+    for dummy in range(100):  # the handler notices the hang-up on its next write
+        if server.written:
+            break
+        server.released.wait(0.05)
+    # Announced: not a byte read; chunked: the client stops soon after the limit (what the
+    # kernel buffers on the way is not the client's memory).
+    assert server.written and server.written[0] < 50 * 1000 * 1000
+    server.script = [answer_json(KMIP_OK)]
+    assert client.post_kmip({}, "Query") == KMIP_OK  # the session still works
+
+
+@pytest.mark.parametrize("option", ["ca_cert", "client_cert"])
+def test_a_missing_certificate_file_is_an_error_not_a_traceback(server, transport_to, tmp_path, option):
+    """Connection validation refuses this before a module runs; the transport must still not
+    let requests' OSError through (say, the file vanished in between)."""
+    missing = str(tmp_path / "gone.pem")
+
+    with pytest.raises(KmsError) as caught:
+        transport_to(server.url("https"), **{option: missing}).post_kmip({}, "Query")
+    error = caught.value
+    assert (error.reason, error.attempts, server.seen) == ("Request_Not_Sent", 1, [])
+    assert error.message.startswith("cannot send to %s/kmip/2_1" % server.url("https"))
+    assert missing in error.message
+
+
+def test_transport_failures_all_carry_a_reason(server, transport_to):
+    server.script = [hang_up]
+    with pytest.raises(KmsError) as refused:
+        transport_to(server.url(), retries=1).post_kmip({}, "Query")
+    server.script = [answer(302, "", headers={"Location": "http://admin:hunter2@127.0.0.1:9/x"})]
+    with pytest.raises(KmsError) as redirected:
+        transport_to(server.url()).post_kmip({}, "Query")
+    assert refused.value.reason == "Connection_Failed"
+    assert redirected.value.reason == "HTTP_Error" and "hunter2" not in str(redirected.value)
