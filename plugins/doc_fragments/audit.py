@@ -27,21 +27,33 @@ options:
     description:
       - Also append every record, as one JSON line, to this file (for log shippers). It is
         created with mode C(0600); its lines are in the same order as the records in O(audit_log).
+      - A line is written only after its record is committed to O(audit_log), so the file never
+        holds a record that the store rolled back. If the line cannot be written after that
+        (a full disk), the task fails saying that the record is in O(audit_log) only; the
+        next line's C(prev_hash) then shows the gap, and
+        M(pkimanager.kms.kms_audit) with O(pkimanager.kms.kms_audit#module:action=export) writes
+        the lines again from the store.
       - If not set, the environment variable E(KMS_AUDIT_JSONL) is used; without either, no
         JSON lines are written.
     type: path
 notes:
   - Each audit record holds a record id, the operation id of the module run, a UTC timestamp,
-    the operation (for example V(kms.create_key_pair)), the entity type and id, the status
-    (V(success) or V(failure)), details (the error reason and message on failure), the KMS URL,
-    the user and the host, and for modules run from a playbook the playbook file and the task name.
+    the operation (for example V(kms.create_key_pair)), the entity type and id, the status,
+    details (the error reason and message unless V(success)), the KMS URL, the user and the
+    host, and for modules run from a playbook the playbook file and the task name.
+  - The status is V(success); V(not_found) for a read (C(Get), C(GetAttributes), C(Locate), ...)
+    that the KMS answered with C(Object_Not_Found) or C(Item_Not_Found), such as the existence
+    check before a create, which expects that answer; or V(failure) for any other failed call,
+    a not-found answer to a Revoke or Destroy included.
   - The records form a hash chain, each holding the SHA-256 of its content and the hash of the
     record before it, so that M(pkimanager.kms.kms_audit) with O(pkimanager.kms.kms_audit#module:action=verify)
     detects edited, deleted and reordered records.
   - Nothing secret is recorded. Values of keys that name a secret (such as V(api_key), V(token),
     V(password), V(passphrase), V(secret), V(private_key), V(key_material), V(authorization),
-    V(client_key)), strings that hold a PEM private key, raw bytes and a user:password in the
-    KMS URL are written as V(<redacted>).
+    V(client_key)), strings that hold a PEM private key and raw bytes are written as
+    V(<redacted>); the KMS URL is recorded without its user:password@ part.
+  - A store that cannot be written (read-only, full file system, damaged) fails the task with
+    a message naming the file and the cause, before the first KMS call when possible.
 """
 
     # Options of the modules that write records from a task: pkimanager.kms.audit.context

@@ -10,6 +10,7 @@ edit, deletion or reordering of past records must be detectable later.
 Public API::
 
     class AuditError(Exception)      # any failure to open, write or read the store
+    class AuditMirrorError(AuditError)  # the record is stored, its JSON-lines mirror line is not
     class AuditTrail:
         __init__(path=None, jsonl_path=None, operation_id=None, context=None)
             # path None -> default_audit_path(); operation_id None -> a new uuid4;
@@ -19,8 +20,8 @@ Public API::
         record(operation, entity_type, entity_id, status, details=None, kms_url=None) -> dict
         query(operation=None, entity_type=None, entity_id=None, status=None,
               operation_id=None, since=None, until=None, limit=100, newest_first=True) -> [dict]
-        verify() -> dict(valid, records, first_broken, last_record_id, last_hash)
-        summary(**filters) -> dict(total, success, failure, operations, first, last, table)
+        verify() -> dict(valid, records, first_broken, last_record_id, last_hash, problem)
+        summary(**filters) -> dict(total, success, not_found, failure, operations, first, last, table)
         export(dest, fmt="jsonl", **filters) -> number of rows written
         close()                      # also a context manager
     default_audit_path()             # $XDG_STATE_HOME or ~/.local/state, + pkimanager-kms/audit.db
@@ -29,13 +30,18 @@ Public API::
 
 ``filters`` are the keyword filters of ``query`` without ``limit`` and ``newest_first``;
 ``since`` is inclusive, ``until`` exclusive (ISO 8601, UTC when no offset is given).
-Readers never create the store: a missing store reads as an empty one.
+Readers never create the store: a missing store reads as an empty one. A store whose
+content contradicts its schema version (``PRAGMA user_version`` reset to 0 while the records
+table exists, or a version without the table) is damaged: ``verify`` reports it as invalid
+(``problem``), every other reader and the writer raise AuditError; nothing is re-created.
 
 Record (``RECORD_FIELDS``, one SQLite row, one JSON-lines line): ``record_id`` (1, 2, ...
 in chain order), ``operation_id``, ``timestamp`` (UTC, ``2026-11-28T12:00:00.123Z``),
 ``operation`` (``kms.create_key_pair``), ``entity_type``, ``entity_id``, ``status``
-(``success`` or ``failure``), ``details`` (JSON object; ``reason`` and ``message`` on
-failure), ``kms_url``, ``user``, ``host``, ``playbook``, ``task``, ``prev_hash`` and
+(``success``; ``not_found`` when a read such as Get or GetAttributes answered that the
+object does not exist, as existence checks expect; ``failure`` for anything else that
+failed), ``details`` (JSON object; ``reason`` and ``message`` unless ``success``),
+``kms_url``, ``user``, ``host``, ``playbook``, ``task``, ``prev_hash`` and
 ``hash``. ``hash`` is the SHA-256 hex of ``canonical_json`` of every other field (sorted
 keys, compact separators, ASCII), so anyone can check a JSON-lines line with ``json`` and
 ``hashlib`` alone; ``prev_hash`` is the previous record's hash, 64 zeros for the first.
@@ -49,7 +55,14 @@ Nothing secret is recorded: before hashing, every value under a key that names a
 (api_key, token, password, passphrase, secret, private_key, key_material, authorization,
 client_key, credential, cookie; any case or separator, at any depth, but not names of
 references such as ``private_key_id``) and every string holding a PEM private key block
-becomes ``"<redacted>"``; so do bytes, and user:password in the KMS URL.
+becomes ``"<redacted>"``; so do bytes. The KMS URL is recorded without its user:password@
+part (``redaction.safe_url``, the transport's scrubber).
+
+The JSON-lines mirror gets a record's line only after the record is committed to the store,
+under a lock on the mirror file that keeps its lines in chain order. If that write fails
+(the record is then in the store, the authoritative copy), ``record`` raises
+AuditMirrorError; the mirror then lacks that line, which the next line's ``prev_hash``
+shows, and ``export`` can rewrite the mirror from the store.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -59,6 +72,7 @@ __metaclass__ = type
 import csv
 import datetime
 import errno
+import fcntl
 import functools
 import hashlib
 import json
@@ -72,29 +86,36 @@ import sqlite3
 import time
 import uuid
 
+from urllib.parse import quote
+
+from ansible_collections.pkimanager.kms.plugins.module_utils.redaction import safe_url
+
 GENESIS_HASH = "0" * 64
 REDACTED = "<redacted>"
-STATUSES = ("success", "failure")
+# not_found: a read (Get, GetAttributes, ...) answered that the object does not exist.
+STATUSES = ("success", "not_found", "failure")
 RECORD_FIELDS = ("record_id", "operation_id", "timestamp", "operation", "entity_type", "entity_id",
                  "status", "details", "kms_url", "user", "host", "playbook", "task", "prev_hash", "hash")
 CONTEXT_FIELDS = ("user", "host", "playbook", "task", "kms_url")
 FILTER_COLUMNS = ("operation", "entity_type", "entity_id", "status", "operation_id")
 EXPORT_FORMATS = ("jsonl", "csv")
 
-SCHEMA_VERSION = 1
+# 1: statuses success and failure; 2: not_found too (a version 1 store is migrated by its
+# next writer, records and hashes unchanged).
+SCHEMA_VERSION = 2
+TABLE = "audit_records"
 BUSY_TIMEOUT = 30.0
 STORE_ENV = "KMS_AUDIT_LOG"
 JSONL_ENV = "KMS_AUDIT_JSONL"
 
-_SCHEMA = (
-    """CREATE TABLE audit_records (
+_TABLE_SQL = """CREATE TABLE %%s (
         record_id INTEGER PRIMARY KEY,
         operation_id TEXT NOT NULL,
         timestamp TEXT NOT NULL,
         operation TEXT NOT NULL,
         entity_type TEXT,
         entity_id TEXT,
-        status TEXT NOT NULL CHECK (status IN ('success', 'failure')),
+        status TEXT NOT NULL CHECK (status IN (%s)),
         details TEXT NOT NULL,
         kms_url TEXT,
         user TEXT,
@@ -102,11 +123,11 @@ _SCHEMA = (
         playbook TEXT,
         task TEXT,
         prev_hash TEXT NOT NULL,
-        hash TEXT NOT NULL)""",
+        hash TEXT NOT NULL)""" % ", ".join("'%s'" % status for status in STATUSES)
+_INDEXES = (
     "CREATE INDEX audit_records_entity ON audit_records (entity_id)",
     "CREATE INDEX audit_records_operation_id ON audit_records (operation_id)",
     "CREATE INDEX audit_records_timestamp ON audit_records (timestamp)",
-    "PRAGMA user_version = %d" % SCHEMA_VERSION,
 )
 
 _SECRET_NAME = re.compile(
@@ -116,7 +137,6 @@ _CAMEL_CASE = re.compile(r"([a-z0-9])([A-Z])")
 _SEPARATORS = re.compile(r"[^a-z0-9]+")
 _REFERENCE_NAME = re.compile(r"_(?:id|ids|uid|uuid|identifier|link|links|fingerprint)$")
 _PEM_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
-_URL_USERINFO = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*://)[^/@]*@")
 _ISO_8601 = re.compile(
     r"^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?"
     r"\s*(Z|[+-]\d{2}:?\d{2})?$", re.IGNORECASE)
@@ -124,6 +144,14 @@ _ISO_8601 = re.compile(
 
 class AuditError(Exception):
     """The audit store could not be opened, written or read; the message names the path."""
+
+
+class AuditMirrorError(AuditError):
+    """``record`` is committed to the store, but its line could not be added to the mirror."""
+
+    def __init__(self, message, record):
+        super(AuditMirrorError, self).__init__(message)
+        self.record = record
 
 
 def default_audit_path():
@@ -273,7 +301,10 @@ class AuditTrail:
 
     def close(self):
         if self._connection is not None:
-            self._connection.close()
+            try:
+                self._connection.close()
+            except sqlite3.Error:
+                pass  # nothing is left uncommitted: every write commits or rolls back at once
             self._connection = None
             self._schema_ready = False
 
@@ -291,30 +322,54 @@ class AuditTrail:
             if self.jsonl_path:
                 os.close(_open_private(self.jsonl_path))
         except (OSError, sqlite3.Error) as exc:
-            raise AuditError("audit store %s is not writable: %s" % (self._paths(), exc))
+            raise AuditError("audit store %s is not writable: %s" % (self._paths(), _cause(exc)))
 
     def record(self, operation, entity_type, entity_id, status, details=None, kms_url=None):
-        """Append one record (and its mirror line); returns it as stored. AuditError on failure."""
+        """Append one record (and its mirror line); returns it as stored.
+
+        AuditError when nothing was stored; AuditMirrorError (an AuditError) when the record
+        was stored but its mirror line could not be written.
+        """
         if not operation or not isinstance(operation, str):
             raise AuditError("cannot record an operation without a name, got %r" % (operation,))
         if status not in STATUSES:
-            raise AuditError("cannot record %s: status must be success or failure, got %r" % (operation, status))
+            raise AuditError("cannot record %s: status must be one of %s, got %r"
+                             % (operation, ", ".join(STATUSES), status))
         if details is not None and not isinstance(details, dict):
             raise AuditError("cannot record %s: details must be a dict, got %s" % (operation, type(details).__name__))
         details = dict(details or {})
-        if status == "failure":
+        if status != "success":
             details.setdefault("reason", None)
             details.setdefault("message", None)
         url = kms_url or self.context["kms_url"]
         content = scrub(dict(self.context, operation_id=self.operation_id, operation=operation,
                              entity_type=entity_type, entity_id=None if entity_id is None else str(entity_id),
-                             status=status, details=details,
-                             kms_url=_URL_USERINFO.sub(r"\1" + REDACTED + "@", url) if url else None))
+                             status=status, details=details, kms_url=safe_url(url) if url else None))
+        mirror = None
         try:
-            self._open_for_writing()
-            return self._in_write_transaction(lambda connection: self._append(connection, content))
-        except (OSError, sqlite3.Error) as exc:
-            raise AuditError("cannot write the audit record of %s to %s: %s" % (operation, self._paths(), exc))
+            try:
+                self._open_for_writing()
+                if self.jsonl_path:
+                    mirror = self._lock_mirror()
+                record = self._in_write_transaction(lambda connection: self._append(connection, content))
+            except (OSError, sqlite3.Error) as exc:
+                raise AuditError("cannot write the audit record of %s to %s: %s"
+                                 % (operation, self._paths(), _cause(exc)))
+            if mirror is not None:
+                # Only now that the record is committed, and still under the mirror's lock:
+                # no line of a rolled-back record, and the lines in chain order.
+                try:
+                    _append_line(mirror, canonical_json(record))
+                except OSError as exc:
+                    raise AuditMirrorError(
+                        "audit record %d of %s is in the audit store %s, but its line could not be appended to "
+                        "the JSON-lines mirror %s, which now lacks it (kms_audit action=export writes the lines "
+                        "again from the store): %s" % (record["record_id"], operation, self.path, self.jsonl_path,
+                                                       exc), record)
+            return record
+        finally:
+            if mirror is not None:
+                os.close(mirror)
 
     def _append(self, connection, content):
         """Chain and insert ``content``; runs while holding the store's write lock."""
@@ -326,32 +381,56 @@ class AuditTrail:
         row = dict(record, details=canonical_json(record["details"]))
         connection.execute("INSERT INTO audit_records (%s) VALUES (%s)" % (
             ", ".join(RECORD_FIELDS), ", ".join("?" * len(RECORD_FIELDS))), [row[f] for f in RECORD_FIELDS])
-        if self.jsonl_path:
-            # Under the same lock, so the mirror's lines are in chain order.
-            with os.fdopen(_open_private(self.jsonl_path), "ab") as mirror:
-                mirror.write((canonical_json(record) + "\n").encode("ascii"))
         return record
 
+    def _lock_mirror(self):
+        """The mirror, open for appending and locked against the other writers (the lock
+        goes with the descriptor); waits like a busy store does."""
+        descriptor = _open_private(self.jsonl_path)
+        try:
+            _when_free(lambda: fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB),
+                       lambda exc: isinstance(exc, OSError) and exc.errno in (errno.EAGAIN, errno.EACCES))
+        except BaseException:
+            os.close(descriptor)
+            raise
+        return descriptor
+
     def _open_for_writing(self):
-        """Create the store if needed, in WAL mode (readers do not block the writer)."""
+        """Create the store if needed, in WAL mode (readers do not block the writer), and
+        bring its schema up to date."""
         if self._connection is None:
             os.close(_open_private(self.path))
             self._connect()
         if not self._schema_ready:
             self._execute_when_free("PRAGMA journal_mode = WAL")
-            self._in_write_transaction(self._create_schema)
+            self._in_write_transaction(self._prepare_schema)
             self._schema_ready = True
 
-    def _create_schema(self, connection):
-        if self._schema_version(connection) == 0:
-            for statement in _SCHEMA:
+    def _prepare_schema(self, connection):
+        version = self._schema_version(connection)
+        if version == 0:
+            connection.execute(_TABLE_SQL % TABLE)
+            for statement in _INDEXES:
                 connection.execute(statement)
+        elif version == 1:
+            # The status CHECK constraint gains not_found. SQLite cannot alter a constraint:
+            # copy the rows, as they are, into a new table, which takes the old one's place.
+            connection.execute(_TABLE_SQL % "audit_records_new")
+            connection.execute("INSERT INTO audit_records_new (%s) SELECT %s FROM audit_records"
+                               % (", ".join(RECORD_FIELDS), ", ".join(RECORD_FIELDS)))
+            connection.execute("DROP TABLE audit_records")
+            connection.execute("ALTER TABLE audit_records_new RENAME TO audit_records")
+            for statement in _INDEXES:
+                connection.execute(statement)
+        if version != SCHEMA_VERSION:
+            connection.execute("PRAGMA user_version = %d" % SCHEMA_VERSION)
 
     def _in_write_transaction(self, work, commit=True):
         """Run ``work(connection)`` inside BEGIN IMMEDIATE, retrying while the store is locked.
 
         The write lock is taken before anything is read, so concurrent writers append one
-        after the other and the chain stays linear.
+        after the other and the chain stays linear. When COMMIT fails (a full disk), the
+        transaction is rolled back and the COMMIT's error raised.
         """
         self._execute_when_free("BEGIN IMMEDIATE")
         try:
@@ -360,22 +439,17 @@ class AuditTrail:
             return result
         finally:
             if self._connection.in_transaction:
-                self._connection.execute("ROLLBACK")
+                try:
+                    self._connection.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # the error being raised says more than this one
 
     def _execute_when_free(self, statement):
         """Execute ``statement``, retrying with jittered backoff while another process holds
         the store. SQLite's own busy timeout does not cover every case: switching a new store
         to WAL answers "database is locked" at once when forks open it together."""
-        deadline = time.monotonic() + BUSY_TIMEOUT
-        delay = 0.005
-        while True:
-            try:
-                return self._connection.execute(statement)
-            except sqlite3.OperationalError as exc:
-                if not _is_busy(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(delay * random.uniform(0.5, 1.5))
-                delay = min(delay * 2, 0.25)
+        return _when_free(lambda: self._connection.execute(statement),
+                          lambda exc: isinstance(exc, sqlite3.OperationalError) and _is_busy(exc))
 
     # -- reading -------------------------------------------------------------------------
 
@@ -389,11 +463,28 @@ class AuditTrail:
         return list(self._select(filters, newest_first=newest_first, limit=limit or None))
 
     def verify(self):
-        """Walk the whole chain; the first broken record and why, or valid=True."""
-        result = dict(valid=True, records=0, first_broken=None, last_record_id=None, last_hash=GENESIS_HASH)
-        for row in self._rows("SELECT %s FROM audit_records ORDER BY record_id" % ", ".join(RECORD_FIELDS)):
+        """Walk the whole chain; the first broken record and why, or valid=True.
+
+        ``problem`` says what is wrong with the store as a whole (its schema version
+        contradicts its content), None otherwise; the records are walked all the same when
+        the table is there.
+        """
+        result = dict(valid=True, records=0, first_broken=None, last_record_id=None, last_hash=GENESIS_HASH,
+                      problem=None)
+        try:
+            if not self._open_for_reading():
+                return result
+            problem = self._schema_state(self._connection)[1]
+        except sqlite3.Error as exc:
+            raise AuditError("cannot read the audit store %s: %s" % (self.path, _cause(exc)))
+        if problem:
+            result.update(valid=False, problem=problem)
+        if not self._has_table(self._connection):  # a new store, or one whose table was dropped
+            return result
+        for row in self._rows("SELECT %s FROM audit_records ORDER BY record_id" % ", ".join(RECORD_FIELDS),
+                              checked=False):
             record = dict(zip(RECORD_FIELDS, row))
-            if result["valid"]:
+            if result["first_broken"] is None:
                 reason = _chain_problem(record, result["last_record_id"], result["last_hash"])
                 if reason:
                     result.update(valid=False, first_broken=dict(record_id=record["record_id"], reason=reason))
@@ -407,10 +498,10 @@ class AuditTrail:
         operations = {}
         for operation, status, count in self._rows(
                 "SELECT operation, status, COUNT(*) FROM audit_records%s GROUP BY operation, status" % where, params):
-            counts = operations.setdefault(operation, dict(success=0, failure=0, total=0))
-            counts[status] += count
+            counts = operations.setdefault(operation, dict(dict.fromkeys(STATUSES, 0), total=0))
+            counts[status] = counts.get(status, 0) + count
             counts["total"] += count
-        totals = dict((key, sum(c[key] for c in operations.values())) for key in ("success", "failure", "total"))
+        totals = dict((key, sum(c.get(key, 0) for c in operations.values())) for key in STATUSES + ("total",))
         span = list(self._rows("SELECT MIN(timestamp), MAX(timestamp) FROM audit_records%s" % where, params))
         first, last = span[0] if span else (None, None)
         return dict(totals, operations=operations, first=first, last=last, table=_table(operations, totals))
@@ -420,13 +511,15 @@ class AuditTrail:
 
         ``jsonl``: one canonical JSON line per record, as in the mirror (an unfiltered export
         can be verified offline). ``csv``: a header, then ``details`` as canonical JSON.
+        A new ``dest`` is created with mode 0600, as private as the store.
         """
         if fmt not in EXPORT_FORMATS:
             raise AuditError("export format must be one of %s, got %r" % (", ".join(EXPORT_FORMATS), fmt))
         _check_filters(filters)
         rows = 0
         try:
-            with open(dest, "w", newline="", encoding="utf-8") as handle:
+            descriptor = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with open(descriptor, "w", newline="", encoding="utf-8") as handle:
                 writer = csv.writer(handle) if fmt == "csv" else None
                 if writer:
                     writer.writerow(RECORD_FIELDS)
@@ -456,18 +549,36 @@ class AuditTrail:
                                  % (record["record_id"], self.path))
             yield record
 
-    def _rows(self, sql, params=()):
-        """Rows of a read; none when the store does not exist or has no records table yet."""
+    def _rows(self, sql, params=(), checked=True):
+        """Rows of a read; none when the store does not exist or has no schema yet.
+
+        ``checked``: raise AuditError when the store is damaged (see ``_schema_state``).
+        """
         try:
-            if self._connection is None:
-                if not os.path.exists(self.path):
-                    return
-                self._connect()
-            if self._schema_version(self._connection) == 0:
+            if not self._open_for_reading():
+                return
+            if checked and self._schema_version(self._connection) == 0:
                 return
             yield from self._connection.execute(sql, params)
         except sqlite3.Error as exc:
-            raise AuditError("cannot read the audit store %s: %s" % (self.path, exc))
+            raise AuditError("cannot read the audit store %s: %s" % (self.path, _cause(exc)))
+
+    def _open_for_reading(self):
+        """Connect to an existing store; False when there is none (readers never create it).
+
+        On a read-only file system (an archived copy, a read-only mount), SQLite cannot
+        create the WAL index it needs to read a store in WAL mode: a store closed cleanly
+        there (no -wal file: every record is in the main file) is opened as immutable.
+        """
+        if self._connection is None:
+            if not os.path.exists(self.path):
+                return False
+            if _on_read_only_file_system(self.path) and not os.path.exists(self.path + "-wal"):
+                self._connection = sqlite3.connect("file:%s?immutable=1" % quote(self.path), uri=True,
+                                                   isolation_level=None)
+            else:
+                self._connect()
+        return True
 
     # -- shared --------------------------------------------------------------------------
 
@@ -477,14 +588,89 @@ class AuditTrail:
         self._connection.execute("PRAGMA synchronous = FULL")
 
     def _schema_version(self, connection):
+        """The store's schema version, 0 for a new store; AuditError when it is damaged or newer."""
+        version, problem = self._schema_state(connection)
+        if problem:
+            raise AuditError(problem)
+        return version
+
+    def _schema_state(self, connection):
+        """(version, problem): ``problem`` says, naming the store, why its schema version
+        cannot be trusted, or is None. A reset version must not make a store with records
+        read as a new, empty one (and be written over)."""
         version = connection.execute("PRAGMA user_version").fetchone()[0]
         if version > SCHEMA_VERSION:
-            raise AuditError("audit store %s has schema version %d; this collection knows up to %d"
+            return version, ("audit store %s has schema version %d; this collection knows up to %d"
                              % (self.path, version, SCHEMA_VERSION))
-        return version
+        tables = sorted(name for (name,) in connection.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"))
+        if version == 0 and TABLE in tables:
+            return version, ("audit store %s is damaged: its schema version (PRAGMA user_version) is 0, as for "
+                             "a new store, but it holds the %s table; the version was reset, by tampering or "
+                             "a broken tool. It is neither read as empty nor written to (kms_audit action=verify "
+                             "still checks its records)" % (self.path, TABLE))
+        if version == 0 and tables:
+            return version, ("%s is an SQLite database but not an audit store: it holds the table(s) %s and no %s"
+                             % (self.path, ", ".join(tables), TABLE))
+        if version > 0 and TABLE not in tables:
+            return version, ("audit store %s is damaged: it has schema version %d but no %s table (the records "
+                             "were dropped)" % (self.path, version, TABLE))
+        return version, None
+
+    @staticmethod
+    def _has_table(connection):
+        return connection.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?",
+                                  (TABLE,)).fetchone() is not None
 
     def _paths(self):
         return "%s (mirror %s)" % (self.path, self.jsonl_path) if self.jsonl_path else self.path
+
+
+def _on_read_only_file_system(path):
+    try:
+        return bool(os.statvfs(os.path.dirname(path)).f_flag & os.ST_RDONLY)
+    except OSError:
+        return False
+
+
+def _cause(exc):
+    """The error's text, with SQLite's error name where Python tells it (3.11 and later):
+    "disk I/O error" alone does not say that a write failed (SQLITE_IOERR_WRITE)."""
+    name = getattr(exc, "sqlite_errorname", None)
+    text = str(exc)
+    return "%s (%s)" % (text, name) if name and name not in text else text
+
+
+def _when_free(attempt, busy):
+    """``attempt()``, retried with jittered backoff for BUSY_TIMEOUT seconds while
+    ``busy(error)`` says another process holds what it needs."""
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    delay = 0.005
+    while True:
+        try:
+            return attempt()
+        except (OSError, sqlite3.Error) as exc:
+            if not busy(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay * random.uniform(0.5, 1.5))
+            delay = min(delay * 2, 0.25)
+
+
+def _append_line(descriptor, line):
+    """Append ``line`` and a newline in one write; on failure, cut off whatever part of it
+    reached the file, so that the next line does not start in the middle of this one."""
+    data = (line + "\n").encode("ascii")
+    size = os.fstat(descriptor).st_size
+    try:
+        written = os.write(descriptor, data)
+        if written != len(data):
+            raise OSError(errno.ENOSPC, "only %d of %d bytes could be written" % (written, len(data)))
+    except OSError:
+        try:
+            os.ftruncate(descriptor, size)
+        except OSError:
+            pass  # a device such as /dev/full cannot be truncated, and holds nothing anyway
+        raise
 
 
 def _chain_problem(stored, previous_id, previous_hash):
@@ -526,10 +712,11 @@ def _where(filters):
 
 
 def _table(operations, totals):
-    """Fixed-width lines that stay aligned in playbook output."""
+    """Fixed-width lines that stay aligned in playbook output: one column per status."""
+    columns = STATUSES + ("total",)
     width = max([len("operation"), len("all operations")] + [len(name) for name in operations])
-    line = "%-" + str(width) + "s  %7s  %7s  %7s"
-    rows = [line % ("operation", "success", "failure", "total")]
-    rows += [line % (name, c["success"], c["failure"], c["total"]) for name, c in sorted(operations.items())]
-    rows.append(line % ("all operations", totals["success"], totals["failure"], totals["total"]))
+    line = "%-" + str(width) + "s" + "".join("  %" + str(max(7, len(column))) + "s" for column in columns)
+    rows = [line % (("operation",) + columns)]
+    rows += [line % ((name,) + tuple(c.get(column, 0) for column in columns)) for name, c in sorted(operations.items())]
+    rows.append(line % (("all operations",) + tuple(totals[column] for column in columns)))
     return rows

@@ -7,6 +7,11 @@ Shared by the modules (through :class:`kms_module.KmsModule`) and the lookup, so
 whatever in the collection talks to the KMS is audited the same way: the store is proved
 writable before the first call, and a record that cannot be written after a call stops the
 caller with a message naming the operation and the object.
+
+A record's status is ``success``, ``not_found`` for a read (:data:`READ_OPERATIONS`) that the
+KMS answered with a not-found reason (the existence check before a create expects that
+answer: it is a finding, not a failure), or ``failure`` for every other error, not-found
+answers to writes such as Revoke or Destroy included.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -15,16 +20,27 @@ __metaclass__ = type
 
 import re
 
-from ansible_collections.pkimanager.kms.plugins.module_utils.audit import AuditError
+from ansible_collections.pkimanager.kms.plugins.module_utils.audit import AuditError, AuditMirrorError
 from ansible_collections.pkimanager.kms.plugins.module_utils.client import KmsClient
 from ansible_collections.pkimanager.kms.plugins.module_utils.connection import transport_from_params
 
 MAX_LISTED_RESULTS = 50
+# KMIP operations that only read: an answer that the object does not exist is their finding.
+READ_OPERATIONS = frozenset(("Check", "Export", "Get", "GetAttributeList", "GetAttributes", "Locate", "Query"))
 
 
 def audit_operation_name(kmip_name):
     """``CreateKeyPair`` -> ``kms.create_key_pair``: the audit trail's operation names."""
     return "kms." + re.sub(r"(?<!^)(?=[A-Z])", "_", kmip_name).lower()
+
+
+def audit_status(operation, error):
+    """``success``, ``not_found`` (a read told the object does not exist) or ``failure``."""
+    if error is None:
+        return "success"
+    if error.not_found and operation.name in READ_OPERATIONS:
+        return "not_found"
+    return "failure"
 
 
 def audit_summary(value):
@@ -54,21 +70,23 @@ class AuditRecorder:
         self.on_failure = on_failure
 
     def __call__(self, operation, value, error):
+        status = audit_status(operation, error)
         if error is None:
-            status, details = "success", {"result": audit_summary(value)}
+            details = {"result": audit_summary(value)}
             if operation.settled:
                 details["settled"] = operation.settled
         else:
-            status, details = "failure", {"reason": error.reason, "message": error.message,
-                                          "http_status": error.status, "attempts": error.attempts}
+            details = {"reason": error.reason, "message": error.message, "http_status": error.status,
+                       "attempts": error.attempts}
         entity_id = operation.object_id or (value.get("private_key_id") if isinstance(value, dict) else None)
         try:
             self.trail.record(audit_operation_name(operation.name), operation.entity_type, entity_id,
                               status, details=details, kms_url=self.kms_url)
         except AuditError as exc:
-            failure = AuditError("%s on %r was %s at the KMS, but its audit record could not be written: %s"
-                                 % (operation.name, operation.object_id, "done" if error is None else "attempted",
-                                    exc))
+            failure = AuditError("%s on %r was %s at the KMS, but %s: %s" % (
+                operation.name, operation.object_id, "done" if error is None else "attempted",
+                "its audit record is in the store only, not in the JSON-lines mirror"
+                if isinstance(exc, AuditMirrorError) else "its audit record could not be written", exc))
             if self.on_failure is None:
                 raise failure
             self.on_failure(failure)

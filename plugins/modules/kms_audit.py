@@ -15,10 +15,15 @@ version_added: 0.1.0
 description:
   - Reads the audit trail that the modules of this collection write, one record per KMS call,
     on the host they run on. It does not talk to the KMS.
-  - O(action=query) returns records, O(action=summary) counts them per operation and status,
+  - O(action=query) returns records, O(action=summary) counts them per operation and status
+    (V(success), V(not_found), V(failure)),
     O(action=verify) checks the hash chain of the whole trail, and O(action=export) writes
     records to a file.
   - A missing store is read as an empty one (with a warning); this module never creates it.
+  - A store whose schema version contradicts its content (for example C(PRAGMA user_version)
+    reset to 0 while it holds records) is damaged. O(action=verify) reports it with
+    RV(valid=false) and RV(problem); the other actions fail naming the problem; nothing is
+    re-created or read as empty.
   - The connection options (O(kms_url), O(api_key), ...) are accepted and ignored, so that
     C(module_defaults) of C(group/pkimanager.kms.kms) apply to this module as well.
 author:
@@ -45,7 +50,7 @@ options:
       - V(query) returns the matching records in RV(records).
       - V(summary) returns counts per operation and status of the matching records in RV(summary).
       - V(verify) checks the hash chain of every record (the filters do not apply) and returns
-        RV(valid) and RV(first_broken).
+        RV(valid), RV(first_broken) and RV(problem).
       - V(export) writes the matching records, oldest first, to O(dest) in O(format).
     type: str
     choices: [query, verify, export, summary]
@@ -65,8 +70,14 @@ options:
   status:
     description:
       - Only records with this status.
+      - V(success) is a KMS call that did what it was asked.
+      - V(not_found) is a read (C(Get), C(GetAttributes), C(Locate), ...) that the KMS answered
+        with C(Object_Not_Found) or C(Item_Not_Found), such as the existence check a module
+        makes before it creates an object. It is a finding, not a failure.
+      - V(failure) is any other failed call, including a not-found answer to an operation
+        that changes something (C(Revoke), C(Destroy), ...).
     type: str
-    choices: [success, failure]
+    choices: [success, not_found, failure]
   operation_id:
     description:
       - Only records of one module run (all its KMS calls share this id).
@@ -95,7 +106,8 @@ options:
   dest:
     description:
       - File O(action=export) writes. It is only replaced when its content differs, atomically.
-      - File attributes such as O(mode) apply to it.
+      - File attributes such as O(mode) apply to it. Without O(mode), it gets mode C(0600), as
+        private as the audit store, whether it is new or already there.
       - Required with O(action=export).
     type: path
   format:
@@ -110,7 +122,8 @@ options:
     default: jsonl
   fail_on_broken:
     description:
-      - Whether O(action=verify) fails when the chain is broken, instead of returning RV(valid=false).
+      - Whether O(action=verify) fails when the chain is broken or the store damaged, instead of
+        returning RV(valid=false).
     type: bool
     default: false
 seealso:
@@ -123,6 +136,10 @@ EXAMPLES = r"""
     status: failure
     limit: 20
   register: failures
+
+- name: Reads that found no object (existence checks before a create, among others)
+  pkimanager.kms.kms_audit:
+    status: not_found
 
 - name: Everything done to one key pair, oldest first
   pkimanager.kms.kms_audit:
@@ -200,15 +217,19 @@ records:
       type: str
       sample: web-signing
     status:
-      description: V(success) or V(failure).
+      description:
+        - V(success), V(not_found) (a read answered that the object does not exist) or
+          V(failure); see O(status).
       type: str
       sample: success
     details:
-      description: What the operation returned or, on failure, the error V(reason) and V(message). Never secrets.
+      description:
+        - What the operation returned or, for V(not_found) and V(failure), the error V(reason)
+          and V(message). Never secrets.
       type: dict
       sample: {"result": {"private_key_id": "web-signing", "public_key_id": "b1e0..."}}
     kms_url:
-      description: URL of the KMS.
+      description: URL of the KMS, without any user:password@ part.
       type: str
       sample: https://kms.example.com
     user:
@@ -246,6 +267,14 @@ valid:
   returned: when O(action=verify)
   type: bool
   sample: true
+problem:
+  description:
+    - What is wrong with the store as a whole, when its schema version contradicts its content
+      (for example C(PRAGMA user_version) reset to 0 while the records table exists); null
+      otherwise. The records are still checked and counted when the table is there.
+  returned: when O(action=verify)
+  type: str
+  sample: null
 first_broken:
   description: The first record where the chain breaks, and why; null when the chain is intact.
   returned: when O(action=verify)
@@ -283,15 +312,19 @@ summary:
     success:
       description: Number of them that succeeded.
       type: int
-      sample: 13
+      sample: 11
+    not_found:
+      description: Number of reads among them that found no object (expected by existence checks).
+      type: int
+      sample: 2
     failure:
       description: Number of them that failed.
       type: int
       sample: 1
     operations:
-      description: Per operation, its V(success), V(failure) and V(total) counts.
+      description: Per operation, its V(success), V(not_found), V(failure) and V(total) counts.
       type: dict
-      sample: {"kms.create_key_pair": {"success": 3, "failure": 1, "total": 4}}
+      sample: {"kms.create_key_pair": {"success": 3, "not_found": 0, "failure": 1, "total": 4}}
     first:
       description: Timestamp of the oldest matching record; null when there is none.
       type: str
@@ -305,9 +338,10 @@ summary:
       type: list
       elements: str
       sample:
-        - "operation            success  failure    total"
-        - "kms.create_key_pair        3        1        4"
-        - "all operations             3        1        4"
+        - "operation            success  not_found  failure    total"
+        - "kms.create_key_pair        3          0        1        4"
+        - "kms.get_attributes         0          2        0        2"
+        - "all operations             3          2        1        6"
 dest:
   description: The exported file.
   returned: when O(action=export)
@@ -337,6 +371,7 @@ from ansible_collections.pkimanager.kms.plugins.module_utils.audit import (
 from ansible_collections.pkimanager.kms.plugins.module_utils.connection import connection_argument_spec
 
 FILTERS = FILTER_COLUMNS + ("since", "until")
+EXPORT_MODE = 0o600
 
 
 def argument_spec():
@@ -373,10 +408,14 @@ def verify(module, trail, filters):
     outcome = trail.verify()
     result = dict(valid=outcome["valid"], first_broken=outcome["first_broken"], count=outcome["records"],
                   last_record_id=outcome["last_record_id"], last_hash=outcome["last_hash"])
+    result["problem"] = outcome["problem"]
     if not outcome["valid"] and module.params["fail_on_broken"]:
         broken = outcome["first_broken"]
-        module.fail_json(msg="The audit trail %s is broken at record %d: %s"
-                         % (trail.path, broken["record_id"], broken["reason"]), audit_log=trail.path, **result)
+        if outcome["problem"]:
+            msg = "The audit trail is broken: %s" % outcome["problem"]
+        else:
+            msg = "The audit trail %s is broken at record %d: %s" % (trail.path, broken["record_id"], broken["reason"])
+        module.fail_json(msg=msg, audit_log=trail.path, **result)
     return result
 
 
@@ -386,7 +425,11 @@ def summary(module, trail, filters):
 
 
 def export(module, trail, filters):
-    """Export to a temporary file and replace O(dest) only when the content differs."""
+    """Export to a temporary file and replace O(dest) only when the content differs.
+
+    O(dest) is private like the store unless O(mode) says otherwise: created 0600 (no
+    moment with the umask's mode), and set to 0600 when O(mode) is not given.
+    """
     dest = module.params["dest"]
     if os.path.isdir(dest):
         module.fail_json(msg="dest %s is a directory; give the path of the file to write" % dest)
@@ -398,13 +441,20 @@ def export(module, trail, filters):
         rows = trail.export(exported, fmt=module.params["format"], **filters)
         changed = not (os.path.isfile(dest) and filecmp.cmp(exported, dest, shallow=False))
         if changed and not module.check_mode:
-            module.atomic_move(exported, dest, unsafe_writes=module.params["unsafe_writes"])
+            # atomic_move gives a new file the umask's mode: make that 0600.
+            umask = os.umask(0o077)
+            try:
+                module.atomic_move(exported, dest, unsafe_writes=module.params["unsafe_writes"])
+            finally:
+                os.umask(umask)
     finally:
         if os.path.exists(exported):
             os.remove(exported)
+    file_args = module.load_file_common_arguments(module.params, path=dest)
+    if file_args.get("mode") is None:
+        file_args["mode"] = EXPORT_MODE
     if os.path.exists(dest):
-        changed = module.set_fs_attributes_if_different(module.load_file_common_arguments(module.params, path=dest),
-                                                        changed)
+        changed = module.set_fs_attributes_if_different(file_args, changed)
     return dict(changed=changed, dest=dest, rows=rows)
 
 

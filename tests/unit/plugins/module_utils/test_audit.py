@@ -2,7 +2,8 @@
 # Copyright: (c) 2026, pkimanager maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """The audit trail against real SQLite files: schema, hash chain, tampering (done to the
-file with sqlite3, as an attacker would), scrubbing, file modes and unwritable stores."""
+file with sqlite3, as an attacker would), a damaged schema, the schema migration, scrubbing,
+file modes, the JSON-lines mirror after the commit, and unwritable or full stores."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -13,8 +14,12 @@ import hashlib
 import json
 import os
 import re
+import resource
+import signal
 import sqlite3
 import stat
+import subprocess
+import sys
 import threading
 import time
 
@@ -22,11 +27,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ansible_collections.pkimanager.kms.plugins.module_utils import audit as audit_module
 from ansible_collections.pkimanager.kms.plugins.module_utils.audit import (
     GENESIS_HASH,
     RECORD_FIELDS,
     REDACTED,
+    SCHEMA_VERSION,
     AuditError,
+    AuditMirrorError,
     AuditTrail,
     audit_argument_spec,
     canonical_json,
@@ -101,7 +109,7 @@ def test_schema_and_store_settings(trail, store):
         columns = [row[1] for row in connection.execute("PRAGMA table_info(audit_records)")]
         assert tuple(columns) == RECORD_FIELDS
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
         with pytest.raises(sqlite3.IntegrityError):
             connection.execute("INSERT INTO audit_records (record_id, operation_id, timestamp, operation, status,"
                                " details, prev_hash, hash) VALUES (9, 'o', 't', 'op', 'ok', '{}', 'p', 'h')")
@@ -146,11 +154,25 @@ def test_kms_url_argument_overrides_the_context(trail):
 def test_failure_details_always_hold_reason_and_message(trail):
     stored = trail.record("kms.revoke", "key_pair", "kp", "failure", {"http_status": 422})
     assert stored["details"] == {"http_status": 422, "reason": None, "message": None}
+    stored = trail.record("kms.get_attributes", "key_pair", "kp", "not_found", {"reason": "Object_Not_Found"})
+    assert stored["details"] == {"reason": "Object_Not_Found", "message": None}
+
+
+def test_not_found_is_a_status_of_its_own_and_chained(trail, store):
+    """Defect 8: a read that found nothing is recorded as not_found, which the hash covers."""
+    stored = trail.record("kms.get_attributes", "key_pair", "kp", "not_found",
+                          {"reason": "Object_Not_Found", "message": "no such object"})
+    trail.record("kms.create_key_pair", "key_pair", "kp", "success")
+    assert stored["status"] == "not_found" and stored["hash"] == record_hash(stored)
+    assert [r["record_id"] for r in trail.query(status="not_found")] == [1]
+    assert trail.verify()["valid"]
+    tamper(store, "UPDATE audit_records SET status = 'failure' WHERE record_id = 1")
+    assert broken(store) == (1, "hash does not match the record's content (edited after it was written)")
 
 
 @pytest.mark.parametrize("arguments, fragment", [
     (("", "key_pair", "kp", "success"), "without a name"),
-    (("kms.get", "key_pair", "kp", "ok"), "status must be success or failure, got 'ok'"),
+    (("kms.get", "key_pair", "kp", "ok"), "status must be one of success, not_found, failure, got 'ok'"),
     (("kms.get", "key_pair", "kp", "success", ["not", "a", "dict"]), "details must be a dict"),
 ])
 def test_bad_records_are_refused(trail, arguments, fragment):
@@ -242,11 +264,12 @@ def test_intact_chain_verifies(trail):
     fill(trail)
     result = trail.verify()
     assert result == dict(valid=True, records=6, first_broken=None, last_record_id=6,
-                          last_hash=trail.query(limit=1)[0]["hash"])
+                          last_hash=trail.query(limit=1)[0]["hash"], problem=None)
 
 
 def test_missing_and_empty_stores_verify_as_empty(store):
-    empty = dict(valid=True, records=0, first_broken=None, last_record_id=None, last_hash=GENESIS_HASH)
+    empty = dict(valid=True, records=0, first_broken=None, last_record_id=None, last_hash=GENESIS_HASH,
+                 problem=None)
     assert AuditTrail(store).verify() == empty
     assert not os.path.exists(store)
     AuditTrail(store).ensure_writable()
@@ -402,7 +425,7 @@ def test_nothing_secret_reaches_the_files(tmp_path, store):
         stored = audit.record("kms.create_key_pair", "key_pair", "kp", "success", {
             "request": {"headers": {"Authorization": "Bearer s3cr3t-token"}, "password": "hunter2"},
             "result": {"private_key_id": "kp", "material": PEM_KEY}})
-        assert stored["kms_url"] == "https://%s@kms:9998" % REDACTED
+        assert stored["kms_url"] == "https://kms:9998"
         assert stored["details"]["result"] == {"private_key_id": "kp", "material": REDACTED}
         audit.verify()
         written = b"".join(open(os.path.join(os.path.dirname(store), name), "rb").read()
@@ -411,6 +434,26 @@ def test_nothing_secret_reaches_the_files(tmp_path, store):
     assert b"kp" in written
     for secret in secrets:
         assert secret.encode() not in written
+
+
+@pytest.mark.parametrize("url, recorded, secret", [
+    ("https://admin:p@ss@kms:9998", "https://kms:9998", "p@ss"),
+    ("https://admin:p@ss@kms:9998/kmip?x=1", "https://kms:9998/kmip?x=1", "p@ss"),
+    ("http://user:hunter2@127.0.0.1:9998", "http://127.0.0.1:9998", "hunter2"),
+    ("https://token@kms", "https://kms", "token"),
+    ("https://kms.example.com:9998", "https://kms.example.com:9998", None),
+])
+def test_credentials_in_the_kms_url_are_dropped(store, url, recorded, secret):
+    """Defect 7: ``user:p@ss@host`` kept ``ss@`` of the password; the transport's scrubber is used."""
+    from ansible_collections.pkimanager.kms.plugins.module_utils.redaction import safe_url
+    with AuditTrail(store, context={"kms_url": url}) as audit:
+        assert audit.record("kms.get", "key_pair", "kp", "success")["kms_url"] == recorded == safe_url(url)
+        assert audit.record("kms.get", "key_pair", "kp", "success", kms_url=url)["kms_url"] == recorded
+    if secret:
+        folder = os.path.dirname(store)
+        for name in os.listdir(folder):
+            with open(os.path.join(folder, name), "rb") as handle:
+                assert secret.encode() not in handle.read(), name
 
 
 # -- files and permissions -------------------------------------------------------------------
@@ -515,6 +558,202 @@ def test_record_raises_audit_error_and_keeps_the_store_consistent(store, regular
         AuditTrail("/proc/pkimanager-kms/audit.db").record("kms.get", "key_pair", "kp", "success")
 
 
+def run_with_file_size_limit(limit, code, **names):
+    """Run ``code`` (which sets ``result``) in a new Python process that may not grow any
+    file beyond ``limit`` bytes: RLIMIT_FSIZE, the kernel's EFBIG, is a full file system as
+    far as SQLite and the mirror can tell, without root or a mount. ``names`` are defined
+    for the code. Returns ("ok", result) or (exception type, message), as a caller sees it.
+    (A new process rather than a fork: SQLite connections must not cross a fork.)"""
+    def limit_file_size():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a killed process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))
+    program = "\n".join([
+        "import json, os, sys",
+        "from ansible_collections.pkimanager.kms.plugins.module_utils import audit",
+        "from ansible_collections.pkimanager.kms.plugins.module_utils.audit import AuditTrail",
+        "globals().update(json.loads(sys.argv[1]))",
+        "try:",
+        "    exec(compile(sys.argv[2], 'code', 'exec'))",
+        "    outcome = ['ok', result]",
+        "except Exception as exc:",
+        "    outcome = [type(exc).__name__, str(exc)]",
+        "sys.stdout.write(json.dumps(outcome))"])
+    done = subprocess.run([sys.executable, "-c", program, json.dumps(names), code], stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, preexec_fn=limit_file_size, check=True)
+    return tuple(json.loads(done.stdout))
+
+
+def test_a_full_file_system_gives_an_audit_error_naming_the_store(tmp_path):
+    store = str(tmp_path / "audit.db")
+    kind, message = run_with_file_size_limit(0, "result = AuditTrail(store).ensure_writable()", store=store)
+    assert kind == "AuditError" and message.startswith("audit store %s is not writable: " % store), message
+
+    with AuditTrail(store) as audit:
+        audit.record("kms.get", "key_pair", "kp", "success")
+        # The open connection keeps the WAL file: its size leaves no room for another commit.
+        kind, message = run_with_file_size_limit(
+            os.path.getsize(store + "-wal"),
+            "result = AuditTrail(store).record('kms.destroy', 'key_pair', 'kp', 'success')", store=store)
+    assert kind == "AuditError", message
+    assert message.startswith("cannot write the audit record of kms.destroy to %s: " % store), message
+    assert [r["operation"] for r in AuditTrail(store).query()] == ["kms.get"]
+    assert AuditTrail(store).verify()["valid"]
+
+
+def test_a_failed_commit_leaves_no_mirror_line(tmp_path):
+    """Defect 7: the mirror line was written before the COMMIT, which a full disk refuses;
+    the mirror then held a record that the store had rolled back."""
+    store, mirror = str(tmp_path / "audit.db"), str(tmp_path / "audit.jsonl")
+    with AuditTrail(store, jsonl_path=mirror) as audit:
+        audit.record("kms.get", "key_pair", "kp", "success")
+        # Room for the mirror's second line, none for the store's second commit (WAL frames).
+        limit = os.path.getsize(store + "-wal")
+        assert limit > 3 * os.path.getsize(mirror)
+        kind, message = run_with_file_size_limit(
+            limit, "result = AuditTrail(store, jsonl_path=mirror).record('kms.destroy', 'key_pair', 'kp', 'success')",
+            store=store, mirror=mirror)
+    assert kind == "AuditError" and "cannot write the audit record of kms.destroy" in message, message
+    with open(mirror) as handle:
+        assert [json.loads(line) for line in handle] == AuditTrail(store).query()
+    assert len(AuditTrail(store).query()) == 1
+
+
+def test_a_mirror_that_fails_after_the_commit_is_reported_with_the_stored_record(store):
+    """The store holds the record (it is the authority); the error says so and names the mirror."""
+    with AuditTrail(store, jsonl_path="/dev/full") as audit:
+        audit.ensure_writable()
+        with pytest.raises(AuditMirrorError) as raised:
+            audit.record("kms.destroy", "key_pair", "kp", "success")
+    message = str(raised.value)
+    assert message.startswith("audit record 1 of kms.destroy is in the audit store %s, but its line could not be "
+                              "appended to the JSON-lines mirror /dev/full" % store)
+    assert "No space left on device" in message and "kms_audit action=export" in message
+    assert isinstance(raised.value, AuditError) and raised.value.record == AuditTrail(store).query()[0]
+
+
+def test_a_mirror_line_cut_short_is_taken_back(tmp_path):
+    """A line only partly written (the file system filled up in the middle) is removed, so
+    that the next line does not continue it."""
+    mirror = str(tmp_path / "audit.jsonl")
+    with open(mirror, "w") as handle:
+        handle.write('{"record_id":1}\n')
+    kind, message = run_with_file_size_limit(os.path.getsize(mirror) + 20, "\n".join([
+        "descriptor = os.open(mirror, os.O_WRONLY | os.O_APPEND)",
+        "result = audit._append_line(descriptor, '{\"record_id\":2,\"padding\":\"%s\"}' % ('x' * 200))"]),
+        mirror=mirror)
+    assert (kind, message) == ("OSError", "[Errno 28] only 20 of 229 bytes could be written")
+    with open(mirror) as handle:
+        assert handle.read() == '{"record_id":1}\n'
+
+
+def test_the_mirror_gets_its_lines_in_chain_order_from_writers_of_one_store(tmp_path):
+    store, mirror = str(tmp_path / "audit.db"), str(tmp_path / "audit.jsonl")
+    first, second, silent = (AuditTrail(store, jsonl_path=mirror), AuditTrail(store, jsonl_path=mirror),
+                             AuditTrail(store))
+    for audit in (first, second, silent, second, first):
+        audit.record("kms.get", "key_pair", "kp", "success")
+    with open(mirror) as handle:
+        assert [json.loads(line)["record_id"] for line in handle] == [1, 2, 4, 5]
+
+
+# -- damaged schema and migration --------------------------------------------------------------
+
+def test_a_reset_schema_version_is_a_broken_store_not_a_new_one(trail, store):
+    """Defect 4: after ``PRAGMA user_version = 0`` verify said valid with 0 records and
+    query returned nothing; the writer would have tried to create the table again."""
+    fill(trail)
+    tamper(store, "PRAGMA user_version = 0")
+    result = AuditTrail(store).verify()
+    assert result["valid"] is False and result["records"] == 6 and result["first_broken"] is None
+    assert result["problem"].startswith("audit store %s is damaged: its schema version (PRAGMA user_version) is 0"
+                                        % store)
+    damaged = "audit store %s is damaged" % re.escape(store)
+    for read in (lambda audit: audit.query(), lambda audit: audit.summary(),
+                 lambda audit: audit.export(store + ".jsonl"), lambda audit: audit.ensure_writable(),
+                 lambda audit: audit.record("kms.get", "key_pair", "kp", "success")):
+        with pytest.raises(AuditError, match=damaged):
+            read(AuditTrail(store))
+    with sqlite3.connect(store) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == 0
+        assert connection.execute("SELECT COUNT(*) FROM audit_records").fetchone()[0] == 6
+
+
+def test_a_dropped_table_is_a_broken_store(trail, store):
+    fill(trail, 2)
+    tamper(store, "DROP TABLE audit_records")
+    result = AuditTrail(store).verify()
+    assert result["valid"] is False and result["records"] == 0
+    assert result["problem"] == ("audit store %s is damaged: it has schema version 2 but no audit_records table "
+                                 "(the records were dropped)" % store)
+    with pytest.raises(AuditError, match="no audit_records table"):
+        AuditTrail(store).query()
+    with pytest.raises(AuditError, match="no audit_records table"):
+        AuditTrail(store).record("kms.get", "key_pair", "kp", "success")
+
+
+def test_another_sqlite_database_is_not_taken_over(tmp_path):
+    other = str(tmp_path / "app.db")
+    with sqlite3.connect(other) as connection:
+        connection.execute("CREATE TABLE users (name TEXT)")
+    for use in (lambda audit: audit.ensure_writable(), lambda audit: audit.query()):
+        with pytest.raises(AuditError, match="is an SQLite database but not an audit store: it holds the table"
+                                             r"\(s\) users and no audit_records"):
+            use(AuditTrail(other))
+    assert AuditTrail(other).verify()["valid"] is False
+    with sqlite3.connect(other) as connection:
+        assert [row[0] for row in connection.execute("SELECT name FROM sqlite_master")] == ["users"]
+
+
+VERSION_1_TABLE = """CREATE TABLE audit_records (
+    record_id INTEGER PRIMARY KEY, operation_id TEXT NOT NULL, timestamp TEXT NOT NULL,
+    operation TEXT NOT NULL, entity_type TEXT, entity_id TEXT,
+    status TEXT NOT NULL CHECK (status IN ('success', 'failure')), details TEXT NOT NULL,
+    kms_url TEXT, user TEXT, host TEXT, playbook TEXT, task TEXT, prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL)"""
+
+
+def test_a_version_1_store_is_migrated_by_its_next_writer(tmp_path):
+    """Stores written before not_found existed: the status CHECK constraint refused it."""
+    written, old = str(tmp_path / "written.db"), str(tmp_path / "old.db")
+    with AuditTrail(written) as audit:
+        fill(audit, 3)
+    with sqlite3.connect(old) as connection:
+        connection.execute(VERSION_1_TABLE)
+        connection.execute("CREATE INDEX audit_records_entity ON audit_records (entity_id)")
+        connection.executemany("INSERT INTO audit_records VALUES (%s)" % ", ".join("?" * len(RECORD_FIELDS)),
+                               [tuple(row[f] for f in RECORD_FIELDS) for row in rows(written)])
+        connection.execute("PRAGMA user_version = 1")
+    before = rows(old)
+    assert AuditTrail(old).verify()["valid"] and len(AuditTrail(old).query()) == 3  # readers do not migrate
+    with sqlite3.connect(old) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == 1
+
+    with AuditTrail(old) as audit:
+        audit.record("kms.get_attributes", "key_pair", "kp", "not_found", {"reason": "Object_Not_Found"})
+    assert rows(old)[:3] == before
+    assert AuditTrail(old).verify() == dict(AuditTrail(old).verify(), valid=True, records=4, problem=None)
+    with sqlite3.connect(old) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == 2
+        indexes = sorted(row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'"))
+        assert indexes == ["audit_records_entity", "audit_records_operation_id", "audit_records_timestamp"]
+        with pytest.raises(sqlite3.IntegrityError):
+            connection.execute("UPDATE audit_records SET status = 'ok' WHERE record_id = 1")
+
+
+def test_a_store_on_a_read_only_file_system_is_read_as_immutable(tmp_path, monkeypatch):
+    """SQLite cannot create the WAL index of a store on a read-only mount ("unable to open
+    database file"): a store closed cleanly there is opened as immutable. (The mount is
+    simulated; the odd characters check the URI quoting.)"""
+    store = str(tmp_path / "archive #1?%20" / "audit.db")
+    with AuditTrail(store) as audit:
+        fill(audit, 3)
+    assert not os.path.exists(store + "-wal")
+    monkeypatch.setattr(audit_module, "_on_read_only_file_system", lambda path: True)
+    with AuditTrail(store) as reader:
+        assert reader.verify()["valid"] and reader.verify()["records"] == 3
+        assert len(reader.query()) == 3 and reader.summary()["total"] == 3
+
+
 def test_readers_never_create_the_store(store):
     audit = AuditTrail(store)
     assert audit.query() == [] and audit.summary()["total"] == 0 and audit.verify()["records"] == 0
@@ -585,20 +824,32 @@ def test_negative_limit_is_refused(timed):
 def test_summary_counts_per_operation_and_status(timed):
     summary = timed.summary()
     assert summary["operations"] == {
-        "kms.create_key_pair": {"success": 2, "failure": 1, "total": 3},
-        "kms.get_attributes": {"success": 2, "failure": 1, "total": 3}}
-    assert (summary["total"], summary["success"], summary["failure"]) == (6, 4, 2)
+        "kms.create_key_pair": {"success": 2, "not_found": 0, "failure": 1, "total": 3},
+        "kms.get_attributes": {"success": 2, "not_found": 0, "failure": 1, "total": 3}}
+    assert (summary["total"], summary["success"], summary["not_found"], summary["failure"]) == (6, 4, 0, 2)
     assert (summary["first"], summary["last"]) == ("2026-11-28T10:00:00.000Z", "2026-11-28T15:00:00.000Z")
     assert summary["table"] == [
-        "operation            success  failure    total",
-        "kms.create_key_pair        2        1        3",
-        "kms.get_attributes         2        1        3",
-        "all operations             4        2        6"]
+        "operation            success  not_found  failure    total",
+        "kms.create_key_pair        2          0        1        3",
+        "kms.get_attributes         2          0        1        3",
+        "all operations             4          0        2        6"]
+
+
+def test_summary_tells_absences_from_failures(trail):
+    """Defect 8: existence checks that found nothing are not counted as failures."""
+    for status in ("not_found", "success", "not_found", "success", "failure"):
+        trail.record("kms.get_attributes" if status != "success" else "kms.create_key_pair", "key_pair", "kp",
+                     status, {"reason": "Object_Not_Found"} if status == "not_found" else {})
+    summary = trail.summary()
+    assert (summary["total"], summary["success"], summary["not_found"], summary["failure"]) == (5, 2, 2, 1)
+    assert summary["operations"]["kms.get_attributes"] == {"success": 0, "not_found": 2, "failure": 1, "total": 3}
+    assert summary["table"][-1] == "all operations             2          2        1        5"
+    assert trail.summary(status="not_found")["total"] == 2
 
 
 def test_summary_filters(timed):
     summary = timed.summary(status="failure", since="2026-11-28T13:00:00Z")
-    assert summary["operations"] == {"kms.get_attributes": {"success": 0, "failure": 1, "total": 1}}
+    assert summary["operations"] == {"kms.get_attributes": {"success": 0, "not_found": 0, "failure": 1, "total": 1}}
     assert summary["total"] == 1 and summary["first"] == summary["last"] == "2026-11-28T15:00:00.000Z"
     with pytest.raises(TypeError, match="unknown audit filter"):
         timed.summary(limit=3)
@@ -607,8 +858,8 @@ def test_summary_filters(timed):
 def test_summary_of_nothing(store):
     summary = AuditTrail(store).summary()
     assert summary["total"] == 0 and summary["operations"] == {} and summary["first"] is None
-    assert summary["table"] == ["operation       success  failure    total",
-                                "all operations        0        0        0"]
+    assert summary["table"] == ["operation       success  not_found  failure    total",
+                                "all operations        0          0        0        0"]
 
 
 def test_export_jsonl_in_chain_order(trail, tmp_path):
@@ -620,6 +871,13 @@ def test_export_jsonl_in_chain_order(trail, tmp_path):
     assert trail.export(dest, operation="kms.get_attributes") == 3
     with open(dest) as handle:
         assert [json.loads(line)["record_id"] for line in handle] == [2, 4, 6]
+
+
+def test_export_creates_a_private_file(trail, tmp_path, umask_022):
+    fill(trail, 1)
+    dest = str(tmp_path / "export.jsonl")
+    trail.export(dest)
+    assert mode(dest) == 0o600
 
 
 def test_export_csv(trail, tmp_path):

@@ -15,6 +15,7 @@ from ansible_collections.pkimanager.kms.plugins.module_utils.audited_client impo
     MAX_LISTED_RESULTS,
     AuditRecorder,
     audit_operation_name,
+    audit_status,
     audit_summary,
     audited_client,
 )
@@ -45,14 +46,14 @@ def test_success_and_failure_records(tmp_path):
     recorder = AuditRecorder(trail, URL)
     recorder(ops.create_key_pair(2048, private_key_id="pair"), {"private_key_id": "pair", "public_key_id": "pub"},
              None)
-    error = KmsError("object not found", status=422, reason="Object_Not_Found", operation="Get", object_id="gone")
-    recorder(ops.get_public_key("gone"), None, error)
+    error = KmsError("denied", status=403, reason="Permission_Denied", operation="Get", object_id="theirs")
+    recorder(ops.get_public_key("theirs"), None, error)
     made, failed = trail.query(newest_first=False)
     assert (made["operation"], made["entity_id"], made["status"]) == ("kms.create_key_pair", "pair", "success")
     assert made["details"]["result"]["public_key_id"] == "pub"
     assert made["task"] == "t" and made["playbook"] == "p.yml" and made["kms_url"] == URL
-    assert (failed["operation"], failed["entity_id"], failed["status"]) == ("kms.get", "gone", "failure")
-    assert failed["details"]["reason"] == "Object_Not_Found" and failed["details"]["http_status"] == 422
+    assert (failed["operation"], failed["entity_id"], failed["status"]) == ("kms.get", "theirs", "failure")
+    assert failed["details"]["reason"] == "Permission_Denied" and failed["details"]["http_status"] == 403
     assert made["operation_id"] == failed["operation_id"]
     assert "settled" not in made["details"]
 
@@ -62,6 +63,49 @@ def test_success_and_failure_records(tmp_path):
     settled = trail.query()[0]
     assert settled["status"] == "success" and settled["details"]["settled"] == revoke.settled
     assert trail.verify()["valid"]
+
+
+def not_found(operation, reason="Object_Not_Found"):
+    return KmsError("object not found", status=422, reason=reason, operation=operation.name,
+                    object_id=operation.object_id)
+
+
+@pytest.mark.parametrize("operation, reason, status", [
+    # Reads: the KMS's "no such object" is what they found (existence checks expect it).
+    (ops.get_attributes("web"), "Object_Not_Found", "not_found"),
+    (ops.get_attributes("web"), "Item_Not_Found", "not_found"),
+    (ops.get_public_key("web"), "Object_Not_Found", "not_found"),
+    (ops.get_certificate("web"), "Item_Not_Found", "not_found"),
+    (ops.locate(tags=["x"]), "Item_Not_Found", "not_found"),
+    # Reads that failed otherwise, and writes whose object is missing: failures.
+    (ops.get_attributes("web"), "Permission_Denied", "failure"),
+    (ops.get_attributes("web"), None, "failure"),
+    (ops.revoke("web"), "Item_Not_Found", "failure"),
+    (ops.destroy("web"), "Object_Not_Found", "failure"),
+    (ops.activate("web"), "Item_Not_Found", "failure"),
+    (ops.certify(public_key_id="web", subject={"CN": "web"}, issuer_private_key_id="ca"), "Item_Not_Found", "failure"),
+])
+def test_a_read_that_finds_nothing_is_not_a_failure(tmp_path, operation, reason, status):
+    """Defect 8: the existence check before each create counted as a failure."""
+    trail = AuditTrail(str(tmp_path / "a.db"))
+    AuditRecorder(trail, URL)(operation, None, not_found(operation, reason))
+    (stored,) = trail.query()
+    assert stored["status"] == status == audit_status(operation, not_found(operation, reason))
+    assert stored["details"]["reason"] == reason and stored["details"]["http_status"] == 422
+    assert trail.verify()["valid"]
+    assert audit_status(operation, None) == "success"
+
+
+def test_the_existence_check_before_a_create_reads_as_such_in_the_summary(tmp_path):
+    trail = AuditTrail(str(tmp_path / "a.db"))
+    recorder = AuditRecorder(trail, URL)
+    for name in ("root", "web"):
+        check = ops.get_attributes(name)
+        recorder(check, None, not_found(check))
+        recorder(ops.create_key_pair(2048, private_key_id=name), {"private_key_id": name, "public_key_id": "p"}, None)
+    summary = trail.summary()
+    assert (summary["success"], summary["not_found"], summary["failure"]) == (2, 2, 0)
+    assert summary["operations"]["kms.get_attributes"] == {"success": 0, "not_found": 2, "failure": 0, "total": 2}
 
 
 def _broken_trail(tmp_path):
@@ -83,6 +127,16 @@ def test_unrecordable_call_names_what_happened(tmp_path):
     AuditRecorder(_broken_trail(tmp_path), URL, on_failure=seen.append)(
         ops.revoke("pair"), None, KmsError("denied", reason="Permission_Denied"))
     assert len(seen) == 1 and "Revoke on 'pair' was attempted at the KMS" in str(seen[0])
+
+
+def test_a_record_missing_from_the_mirror_only_is_told_apart(tmp_path):
+    trail = AuditTrail(str(tmp_path / "a.db"), jsonl_path="/dev/full")
+    with pytest.raises(AuditError) as caught:
+        AuditRecorder(trail, URL)(ops.destroy("pair"), "pair", None)
+    message = str(caught.value)
+    assert message.startswith("Destroy on 'pair' was done at the KMS, but its audit record is in the store only, "
+                              "not in the JSON-lines mirror: audit record 1 of kms.destroy is in the audit store")
+    assert [r["operation"] for r in AuditTrail(str(tmp_path / "a.db")).query()] == ["kms.destroy"]
 
 
 def test_no_client_without_a_writable_store(tmp_path):
