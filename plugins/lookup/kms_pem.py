@@ -17,6 +17,9 @@ description:
   - For O(type=public_key), a name is a key pair name as used by M(pkimanager.kms.kms_keypair)
     (the private key's id; its public key is found through the pair's link) or a public key id.
   - For O(type=certificate), a name is a certificate name as used by M(pkimanager.kms.kms_certificate).
+  - The type of each object is read first (GetAttributes), and only a public key or a certificate is
+    ever read. A name of any other object (such as a key pair's private key given with O(type=certificate))
+    fails with an error naming its type, and nothing of that object leaves the KMS.
   - The connection options fall back to the same environment variables as the modules
     (E(KMS_URL), E(COSMIAN_KMS_SERVER_URL), E(KMS_API_KEY), E(COSMIAN_KMS_API_KEY)).
   - Every KMS call of the lookup (reads only) is written to the audit trail on the controller,
@@ -106,14 +109,25 @@ class LookupModule(LookupBase):
                 raise AnsibleLookupError(str(error))
 
     def _read(self, client, name):
-        if self.get_option("type") == "certificate":
-            return client.call(ops.get_certificate(name))["pem"]
+        """The PEM of ``name``; its type is read first, so a private key is never asked for."""
+        problem = ops.object_name_problem(name)
+        if problem:
+            raise AnsibleLookupError("kms_pem: %s" % problem)
         attributes = client.call(ops.get_attributes(name))
+        object_type = attributes["object_type"]
+        if self.get_option("type") == "certificate":
+            if object_type != "Certificate":
+                raise AnsibleLookupError("%r is a %s in the KMS, not a certificate; type=certificate reads "
+                                         "certificates only" % (name, object_type))
+            return client.call(ops.get_certificate(name))["pem"]
         public_key_id = name
-        if attributes["object_type"] == "PrivateKey":
+        if object_type == "PrivateKey":
             public_key_id = attributes["links"].get("PublicKeyLink")
             if not public_key_id:
                 raise AnsibleLookupError("key pair %r has no public key link" % name)
-        elif attributes["object_type"] != "PublicKey":
-            raise AnsibleLookupError("%r is a %s, not a key pair or public key" % (name, attributes["object_type"]))
+            # The link is the server's word: the object it names is checked like a name given directly.
+            object_type = client.call(ops.get_attributes(public_key_id))["object_type"]
+        if object_type != "PublicKey":
+            raise AnsibleLookupError("%r is a %s in the KMS, not a key pair or public key"
+                                     % (public_key_id, object_type))
         return client.call(ops.get_public_key(public_key_id))["pem"]

@@ -22,7 +22,7 @@ import ipaddress
 import re
 
 from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
-from ansible_collections.pkimanager.kms.plugins.module_utils.files import write_text_file
+from ansible_collections.pkimanager.kms.plugins.module_utils.files import destination_problems, write_text_file
 from ansible_collections.pkimanager.kms.plugins.module_utils.pem import der_to_pem, fingerprint_sha256
 
 PROVIDERS = ("selfsigned", "kms_ca", "csr")
@@ -65,6 +65,11 @@ _DNS_NAME = re.compile(r"^(\*\.)?[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:.+$")
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
 MAX_CHAIN_LENGTH = 10
+# validity_days when the task does not set it: CA-sized for a CA, and a leaf's fits under it.
+# A certificate signed by an issuer never gets more by default than the issuer has left.
+DEFAULT_CA_VALIDITY_DAYS = 3650
+DEFAULT_VALIDITY_DAYS = 365
+DESTINATIONS = ("dest", "chain_dest", "fullchain_dest")
 
 
 # -- the pure part -------------------------------------------------------------------
@@ -131,6 +136,9 @@ def subject_problems(subject):
         limit = SUBJECT_OIDS[key][1]
         if not isinstance(value, str) or not value.strip():
             problems.append("subject.%s must be a non-empty string" % key)
+        elif any(ord(char) < 0x20 or 0x7F <= ord(char) < 0xA0 for char in value):
+            problems.append("subject.%s must not hold control characters (newline, tab, NUL...), got %r"
+                            % (key, value))
         elif key == "C" and not _COUNTRY.match(value):
             problems.append("subject.C must be a two-letter ISO 3166 country code such as FR, got %r" % value)
         elif len(value) > limit:
@@ -357,6 +365,11 @@ def facts(der):
     return result
 
 
+def default_validity_days(wanted):
+    """validity_days when the task leaves it unset (before an issuer's cap, see IssuedBackend)."""
+    return DEFAULT_CA_VALIDITY_DAYS if wanted["basic_constraints"]["ca"] else DEFAULT_VALIDITY_DAYS
+
+
 def validate(params):
     """Every problem with the options that can be seen without the KMS."""
     missing = cryptography_problem()
@@ -370,6 +383,10 @@ def validate(params):
         problems.append("revocation_message is only used with state=revoked or state=absent")
     if params["state"] != "present":
         return problems
+    for option in ("keypair", "issuer"):
+        name_problem = ops.object_name_problem(params[option]) if params.get(option) is not None else None
+        if name_problem:
+            problems.append("%s: %s" % (option, name_problem))
     provider = params["provider"]
     misplaced = {"selfsigned": ("issuer", "csr_path", "csr_content"), "kms_ca": ("csr_path", "csr_content"),
                  "csr": ("keypair", "subject")}[provider]
@@ -377,10 +394,11 @@ def validate(params):
         if params.get(option) is not None:
             problems.append("%s is not used with provider=%s%s" % (
                 option, provider, " (the subject comes from the CSR)" if option == "subject" else ""))
-    if params["validity_days"] < 1:
+    if params["validity_days"] is not None and params["validity_days"] < 1:
         problems.append("validity_days must be 1 or more")
     if params["renew_before_days"] < 0:
         problems.append("renew_before_days must be 0 or more")
+    problems += destination_problems(params, DESTINATIONS)
     csr = None
     if provider == "csr":
         csr, found = load_csr(params)
@@ -422,10 +440,17 @@ class Issuer:
             module.fail_json(msg="issuer %r may not sign certificates (its keyUsage lacks keyCertSign)" % name)
         self.path_length = content["basic_constraints"]["path_length"]
 
+    def days_left(self):
+        """Whole days from now until this issuer's certificate expires."""
+        return (validity(self.certificate)[1] - ops.utc_now()).days
+
     def check_can_issue(self, wanted, validity_days):
         """Refuse what the KMS would silently shorten or what would not verify."""
         not_after = validity(self.certificate)[1]
-        days_left = (not_after - ops.utc_now()).days
+        days_left = self.days_left()
+        if days_left < 1:
+            self.module.fail_json(msg="issuer %r expires on %s, in less than a day: it cannot issue a certificate"
+                                  % (self.name, ops.iso_utc(not_after)))
         if validity_days > days_left:
             self.module.fail_json(msg="validity_days=%d would end after issuer %r expires (%s): at most %d days "
                                   "are possible" % (validity_days, self.name, ops.iso_utc(not_after), days_left))
@@ -483,6 +508,9 @@ class SelfSignedBackend:
     def check_can_issue(self, wanted, params):
         """Nothing to refuse: an Active key pair can always sign for itself, for any validity."""
 
+    def validity_days(self, wanted, params):
+        return params["validity_days"] or default_validity_days(wanted)
+
     def issue(self, name, wanted, params):
         self.module.call(ops.unlink_certificate(self.key.public_key_id), entity_type="public_key")
         self.module.call(ops.certify(
@@ -508,6 +536,9 @@ class IssuedBackend:
 
     def check_can_issue(self, wanted, params):
         self.issuer.check_can_issue(wanted, params["validity_days"])
+
+    def validity_days(self, wanted, params):
+        return params["validity_days"] or min(default_validity_days(wanted), max(self.issuer.days_left(), 0))
 
     def certify(self, name, wanted, params, **subject):
         """Certify ``subject`` (a public key id and subject, or a CSR) with the issuer's key."""
@@ -560,6 +591,7 @@ class CertificateManager:
         self.params = module.params
         self.name = self.params["name"]
         self.reasons = []
+        module.outcome.update(certificate_id=self.name)
 
     def read(self):
         """dict(state, links, der) of the certificate, or None when the name is free."""
@@ -610,11 +642,12 @@ class CertificateManager:
         self.reasons += self.mismatch(existing, wanted, backend)
         if not self.reasons:
             return self.view(existing), backend
-        backend.check_can_issue(wanted, self.params)
+        params = dict(self.params, validity_days=backend.validity_days(wanted, self.params))
+        backend.check_can_issue(wanted, params)
         if self.module.check_mode:
             predicted = dict((k, v) for k, v in wanted.items() if k in CONTENT_FIELDS)
             return dict(predicted, state="Active"), backend
-        backend.issue(self.name, wanted, self.params)
+        backend.issue(self.name, wanted, params)
         return self.view(self.read()), backend
 
     def revoke(self, existing):
@@ -671,9 +704,9 @@ class CertificateManager:
     def export(self, pem, backend):
         """Write dest, chain_dest and fullchain_dest; only files whose content differs."""
         chain = "".join(backend.chain()) if self.params["chain_dest"] or self.params["fullchain_dest"] else ""
-        for option, content in (("dest", pem), ("chain_dest", chain), ("fullchain_dest", pem + chain)):
+        for option, content in zip(DESTINATIONS, (pem, chain, pem + chain)):
             path = self.params[option]
-            if path and write_text_file(self.module, path, content):
+            if path and write_text_file(self.module, path, content, option=option):
                 self.reasons.append("%s %s written" % (option, path))
 
 

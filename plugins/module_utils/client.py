@@ -52,18 +52,21 @@ class KmsClient:
     def call(self, operation):
         """Run one operation and return its parsed result; KmsError on any failure.
 
-        A lifecycle operation whose retry failed because an earlier attempt (its answer lost
-        to a timeout, a reset or a 5xx) already did the work is reported as done, once
-        GetAttributes shows its goal reached; ``operation.settled`` then says so.
+        An operation whose retry failed because an earlier attempt (its answer lost to a
+        timeout, a reset or a 5xx) already did the work -- a lifecycle change, or a create
+        under a chosen id -- is reported as done, once GetAttributes shows its goal reached;
+        it returns what the operation returns (``operation.settled_result``), and
+        ``operation.settled`` says how it was settled.
         """
         try:
             answer = self.transport.post_kmip(ttlv.encode(operation.payload), operation.name, operation.object_id)
             value = self._parse(operation, self._decode(operation, answer))
         except KmsError as error:
-            if not self._done_by_earlier_attempt(operation, error):
+            attributes = self._done_by_earlier_attempt(operation, error)
+            if attributes is _NOT_DONE:
                 self._notify(operation, None, error)
                 raise
-            value = operation.object_id
+            value = operation.settled_result(attributes)
             operation.settled = ("%s after %d attempts: %s" % (error.reason, error.attempts, "an earlier attempt "
                                  "whose answer was lost did it (GetAttributes confirms)"))
         self._notify(operation, value, None)
@@ -110,7 +113,7 @@ class KmsClient:
                                    reason=_reason_name(item.get("ResultReason")), operation=op.name,
                                    object_id=op.object_id)
                 value = self._parse(op, item.require("ResponsePayload"))
-            except (KmsError, ttlv.TTLVError) as exc:
+            except Exception as exc:  # a KmsError, or an answer of an unexpected shape
                 error = exc if isinstance(exc, KmsError) else _invalid(op, exc)
                 self._notify(op, None, error)
                 results.append(BatchResult(op, error=error))
@@ -129,17 +132,22 @@ class KmsClient:
     # -- internals ---------------------------------------------------------------------
 
     def _done_by_earlier_attempt(self, operation, error):
-        """Whether ``error``, the server's definite answer (4xx) to a retried request, only
-        says that an earlier attempt of the same operation succeeded."""
+        """The object's attributes (None when it is gone) when ``error``, the server's definite
+        answer (4xx) to a retried request, only says that an earlier attempt of the same
+        operation succeeded; ``_NOT_DONE`` otherwise.
+
+        A request sent once is never settled this way: its refusal is the server's answer to
+        this run (for a create, another run got there first).
+        """
         if operation.achieved is None or not error.retried or error.status is None or error.status >= 500:
-            return False
+            return _NOT_DONE
         try:
             attributes = self.call(get_attributes(operation.object_id))
         except KmsError as check_error:
             if not check_error.not_found:
-                return False
+                return _NOT_DONE
             attributes = None
-        return operation.achieved(attributes)
+        return attributes if operation.achieved(attributes) else _NOT_DONE
 
     def _notify(self, operation, value, error):
         if self.observer is not None:
@@ -152,15 +160,17 @@ class KmsClient:
     def _decode_named(name, object_id, answer):
         try:
             return ttlv.decode(answer)
-        except ttlv.TTLVError as exc:
-            raise KmsError("the server's answer is not valid TTLV: %s" % exc, reason="Invalid_Response",
+        except Exception as exc:  # TTLVError, and whatever else an answer of any shape makes the codec raise
+            raise KmsError("the server's answer is not valid TTLV: %s" % _described(exc), reason="Invalid_Response",
                            operation=name, object_id=object_id)
 
     @staticmethod
     def _parse(operation, payload):
+        """The operation's result from its response payload; any parser failure (an answer of
+        an unexpected shape or type) is a KmsError with reason Invalid_Response."""
         try:
             return operation.parse(payload)
-        except (ttlv.TTLVError, ValueError, TypeError) as exc:
+        except Exception as exc:
             raise _invalid(operation, exc)
 
     @staticmethod
@@ -185,6 +195,18 @@ def _reason_name(value):
     return value if isinstance(value, str) else ("0x%08X" % value if value is not None else None)
 
 
+def _described(exc):
+    """An exception as one line: its message, or its type when the message is empty or huge."""
+    text = " ".join(str(exc).split())
+    if not text or len(text) > 300:
+        text = type(exc).__name__ + (": " + text[:300] + "..." if text else "")
+    return text
+
+
 def _invalid(operation, exc):
-    return KmsError("unexpected answer: %s" % exc, reason="Invalid_Response", operation=operation.name,
+    return KmsError("unexpected answer: %s" % _described(exc), reason="Invalid_Response", operation=operation.name,
                     object_id=operation.object_id)
+
+
+# What _done_by_earlier_attempt returns when the error stands (None means "the object is gone").
+_NOT_DONE = object()

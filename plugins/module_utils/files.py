@@ -2,7 +2,13 @@
 # Copyright: (c) 2026, pkimanager maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Writing exported PEM files the Ansible way: only when the content differs, atomically,
-with the file attributes (mode, owner, ...) the task asked for, and not in check mode."""
+with the file attributes (mode, owner, ...) the task asked for, and not in check mode.
+
+Destinations are checked before any KMS call (:func:`destination_problems`), so a folder
+that is missing or not writable stops the task before the KMS changes; a write that fails
+all the same ends the module with a one-line message (no traceback), and the module's
+result still says what the run changed and which ids exist (``KmsModule.outcome``).
+"""
 
 from __future__ import absolute_import, division, print_function
 
@@ -20,16 +26,46 @@ def _read(path):
         return None
 
 
-def write_text_file(module, path, content):
-    """Make ``path`` hold ``content``; returns True when anything changed (or would)."""
+def destination_problem(option, path):
+    """Why the file ``path`` (given as ``option``) cannot be written, or None."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        return "%s %s is a folder, not a file" % (option, path)
+    if not os.path.exists(folder):
+        return "%s %s: the folder %s does not exist" % (option, path, folder)
+    if not os.path.isdir(folder):
+        return "%s %s: %s is not a folder" % (option, path, folder)
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return "%s %s: the folder %s is not writable" % (option, path, folder)
+    return None
+
+
+def destination_problems(params, options):
+    """Problems with the file destinations among ``options`` that are set in ``params``."""
+    return [problem for problem in (destination_problem(option, params[option])
+                                    for option in options if params.get(option)) if problem]
+
+
+def write_text_file(module, path, content, option="dest"):
+    """Make ``path`` hold ``content``; returns True when anything changed (or would).
+
+    A file that cannot be written fails the module with a message naming ``option`` and
+    the cause (the module's ``outcome`` goes into that result).
+    """
     data = content.encode("utf-8")
     changed = _read(path) != data
     if changed and not module.check_mode:
         directory = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(dir=directory, prefix=".pkimanager-kms-")
+        tmp = None
         try:
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".pkimanager-kms-")
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
+        except (IOError, OSError) as exc:
+            if tmp and os.path.exists(tmp):
+                os.remove(tmp)
+            module.fail_json(msg="%s %s could not be written: %s" % (option, path, exc.strerror or exc))
+        try:
             module.atomic_move(tmp, path)
         finally:
             if os.path.exists(tmp):

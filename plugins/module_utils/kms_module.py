@@ -29,6 +29,11 @@ from ansible_collections.pkimanager.kms.plugins.module_utils.connection import (
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
 from ansible_collections.pkimanager.kms.plugins.module_utils.operations import REVOCATION_REASONS
 
+# KMIP operations that change the KMS: once one has succeeded, the run has changed something,
+# and any later failure says so (see KmsModule.outcome).
+CHANGING_OPERATIONS = frozenset(("CreateKeyPair", "ReKeyKeyPair", "Certify", "Activate", "Revoke", "Destroy",
+                                 "DeleteAttribute", "Import"))
+
 
 def revocation_argument_spec():
     """The options of the ``pkimanager.kms.revocation`` doc fragment."""
@@ -43,9 +48,15 @@ class KmsModule(AnsibleModule):
 
     Modules give their own argument spec; ``validate`` (a callable returning a list of
     problems) runs before any KMS call, after the shared connection checks.
+
+    ``outcome`` holds what the run has done so far (``changed`` once a KMS call changed
+    something, and the ids a module adds): every failure result carries it, so a failure
+    after the KMS changed (a file that cannot be written, a later call refused) still says
+    what changed and which objects exist.
     """
 
     def __init__(self, argument_spec, validate=None, **kwargs):
+        self.outcome = {}
         spec = connection_argument_spec()
         spec.update(audit_argument_spec())
         spec.update(audit_context_argument_spec())
@@ -79,11 +90,18 @@ class KmsModule(AnsibleModule):
         """Like :meth:`call`, but None when the KMS says the object does not exist."""
         return self._call(operation, entity_type, missing_ok=True)
 
-    def _call(self, operation, entity_type, missing_ok):
+    def call_raising(self, operation, entity_type=None):
+        """Like :meth:`call`, but a KMS failure is raised (KmsError) for the caller to read."""
         if entity_type:
             operation.entity_type = entity_type
+        value = self.client.call(operation)
+        if operation.name in CHANGING_OPERATIONS:
+            self.outcome["changed"] = True
+        return value
+
+    def _call(self, operation, entity_type, missing_ok):
         try:
-            return self.client.call(operation)
+            return self.call_raising(operation, entity_type)
         except KmsError as error:
             if missing_ok and error.not_found:
                 return None
@@ -91,6 +109,26 @@ class KmsModule(AnsibleModule):
 
     def fail_kms(self, error, **result):
         self.fail_json(msg=str(error), kms_error=error.to_dict(), **result)
+
+    def fail_json(self, msg, **kwargs):
+        """AnsibleModule.fail_json, with :attr:`outcome` in the result (``kwargs`` win)."""
+        result = dict(getattr(self, "outcome", None) or {})
+        result.update(kwargs)
+        super(KmsModule, self).fail_json(msg=msg, **result)
+
+    def exit_with(self, run):
+        """``exit_json(**run())``: a failure anywhere in ``run`` ends the module with a one-line
+        message instead of a traceback -- a KmsError with its reason, and anything else
+        (a bug, an answer no check foresaw) as a KmsError too, with the type it had."""
+        try:
+            result = run()
+        except KmsError as error:
+            self.fail_kms(error)
+        except Exception as exc:
+            self.fail_kms(KmsError("unexpected %s: %s" % (type(exc).__name__, " ".join(str(exc).split())[:500]),
+                                   reason="General_Failure"))
+        else:
+            self.exit_json(**result)
 
     def _audit_failed(self, error):
         """The audit store failed (before the first KMS call, or after one): end the run."""

@@ -55,11 +55,16 @@ class Operation:
     Wrong_Key_Lifecycle_State. It is a predicate over the object's attributes (None when the
     object is gone) saying the operation's goal is reached; the client asks GetAttributes
     before it reports such an error (see KmsClient.call). ``settled`` records that it did.
+    A create under a chosen id is settled the same way: its retry is refused with
+    Object_Already_Exists, and ``achieved`` then checks that the object is the one this
+    request asked for. ``settled_result`` turns those attributes into what ``parse`` would
+    have returned (by default the object id).
     """
 
-    __slots__ = ("name", "payload", "parse", "object_id", "entity_type", "achieved", "settled")
+    __slots__ = ("name", "payload", "parse", "object_id", "entity_type", "achieved", "settled", "settled_result")
 
-    def __init__(self, name, children, parse, object_id=None, entity_type="object", achieved=None):
+    def __init__(self, name, children, parse, object_id=None, entity_type="object", achieved=None,
+                 settled_result=None):
         self.name = name
         self.payload = ttlv.structure(name, children)
         self.parse = parse
@@ -67,6 +72,7 @@ class Operation:
         self.entity_type = entity_type
         self.achieved = achieved
         self.settled = None
+        self.settled_result = settled_result or (lambda attributes: object_id)
 
     def __repr__(self):
         return "Operation(%s, object_id=%r)" % (self.name, self.object_id)
@@ -104,12 +110,13 @@ def link(link_type, target):
 
 # The stable names modules give objects (used as their unique identifiers): safe in URLs,
 # file names and tags, and never a JSON tag array, which the server would resolve as tags.
-OBJECT_NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$")
+# Used with fullmatch: "$" would also accept a trailing newline.
+OBJECT_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}")
 
 
 def object_name_problem(name):
     """Why ``name`` cannot be an object's stable name, or None when it can."""
-    if OBJECT_NAME_PATTERN.match(name or ""):
+    if isinstance(name, str) and OBJECT_NAME_PATTERN.fullmatch(name):
         return None
     return ("name must be 1 to 128 characters from A-Z a-z 0-9 . _ - : @, starting with a letter or digit, "
             "got %r" % (name,))
@@ -140,7 +147,7 @@ def _check_id(object_id, what="unique identifier"):
 
 
 def _parse_uid(payload):
-    return payload.require("UniqueIdentifier").value
+    return payload.require("UniqueIdentifier", types=ttlv.TEXT_STRING).value
 
 
 # -- key pairs -------------------------------------------------------------------------
@@ -151,10 +158,17 @@ def create_key_pair(size, private_key_id=None, tags=(), activate=True):
     ``private_key_id`` makes the server use that id, and refuse a second pair with it,
     which is what makes concurrent creation by name race-safe. With ``activate`` the keys
     are created Active (ActivationDate = now) instead of PreActive.
+
+    With a ``private_key_id``, a retry whose first attempt did create the pair (its answer
+    lost) is refused with Object_Already_Exists; the client then settles it when the pair of
+    that id is the one this request describes: RSA of this size, these tags, and the
+    ActivationDate this request carried to the second (or PreActive when not activating).
+    A pair another run created has its own ActivationDate, or is not retried at all.
     """
     if size not in RSA_SIZES:
         raise ValueError("RSA size must be one of %s, got %r" % (", ".join(map(str, RSA_SIZES)), size))
-    when = [ttlv.date_time("ActivationDate", utc_now())] if activate else []
+    activation = utc_now() if activate else None
+    when = [ttlv.date_time("ActivationDate", activation)] if activate else []
     common = ttlv.structure("CommonAttributes", [
         ttlv.enumeration("CryptographicAlgorithm", "RSA"),
         ttlv.integer("CryptographicLength", size),
@@ -165,16 +179,26 @@ def create_key_pair(size, private_key_id=None, tags=(), activate=True):
     public = _rsa_attributes(size, "PublicKey", PUBLIC_RSA_USAGE, when)
 
     def parse(payload):
-        return {"private_key_id": payload.require("PrivateKeyUniqueIdentifier").value,
-                "public_key_id": payload.require("PublicKeyUniqueIdentifier").value}
-    return Operation("CreateKeyPair", [common, private, public], parse, private_key_id, "key_pair")
+        return {"private_key_id": payload.require("PrivateKeyUniqueIdentifier", types=ttlv.TEXT_STRING).value,
+                "public_key_id": payload.require("PublicKeyUniqueIdentifier", types=ttlv.TEXT_STRING).value}
+
+    def achieved(attributes):
+        return (attributes is not None and attributes["object_type"] == "PrivateKey"
+                and attributes["algorithm"] == "RSA" and attributes["length"] == size
+                and attributes["tags"] == sorted(set(tags)) and bool(attributes["links"].get("PublicKeyLink"))
+                and (attributes["activation_date"] == activation if activate else attributes["state"] == "PreActive"))
+
+    def settled_result(attributes):
+        return {"private_key_id": private_key_id, "public_key_id": attributes["links"]["PublicKeyLink"]}
+    return Operation("CreateKeyPair", [common, private, public], parse, private_key_id, "key_pair",
+                     achieved=achieved if private_key_id else None, settled_result=settled_result)
 
 
 def rekey_key_pair(private_key_id):
     """ReKeyKeyPair: a new pair replacing ``private_key_id``; returns both new ids."""
     def parse(payload):
-        return {"private_key_id": payload.require("PrivateKeyUniqueIdentifier").value,
-                "public_key_id": payload.require("PublicKeyUniqueIdentifier").value}
+        return {"private_key_id": payload.require("PrivateKeyUniqueIdentifier", types=ttlv.TEXT_STRING).value,
+                "public_key_id": payload.require("PublicKeyUniqueIdentifier", types=ttlv.TEXT_STRING).value}
     return Operation("ReKeyKeyPair", [_uid(_check_id(private_key_id), "PrivateKeyUniqueIdentifier")],
                      parse, private_key_id, "key_pair")
 
@@ -194,7 +218,10 @@ def get_public_key(object_id):
         material = key.path("KeyBlock", "KeyValue", "KeyMaterial")
         if material is None or material.type != ttlv.BYTE_STRING:
             raise ttlv.TTLVError("%s has no KeyBlock/KeyValue/KeyMaterial bytes" % key.tag)
-        return {"object_id": payload.get("UniqueIdentifier"), "der": material.value,
+        if payload.get("ObjectType") not in (None, "PublicKey"):
+            raise ttlv.TTLVError("the object is a %.80r, not a public key" % (payload.get("ObjectType"),))
+        return {"object_id": payload.get("UniqueIdentifier", types=ttlv.TEXT_STRING),
+                "der": _checked_der("public_key", material.value),
                 "pem": der_to_pem("PUBLIC KEY", material.value)}
     return Operation("Get", [_uid(_check_id(object_id)), ttlv.enumeration("KeyFormatType", "PKCS8")],
                      parse, object_id, "public_key")
@@ -204,34 +231,72 @@ def get_certificate(object_id):
     """Get an X.509 certificate as PEM."""
     def parse(payload):
         cert = payload.find("Object") or payload.require("Certificate")
-        der = cert.require("CertificateValue").value
-        return {"object_id": payload.get("UniqueIdentifier"), "der": der, "pem": der_to_pem("CERTIFICATE", der)}
+        der = _checked_der("certificate", cert.require("CertificateValue").value)
+        return {"object_id": payload.get("UniqueIdentifier", types=ttlv.TEXT_STRING), "der": der,
+                "pem": der_to_pem("CERTIFICATE", der)}
     return Operation("Get", [_uid(_check_id(object_id))], parse, object_id, "certificate")
 
 
+def _checked_der(kind, der):
+    """``der`` when it is bytes that parse as a ``kind`` (when cryptography is there to say)."""
+    if not isinstance(der, bytes):
+        raise ttlv.TTLVError("the %s value is not bytes" % kind.replace("_", " "))
+    try:
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+    except ImportError:
+        return der
+    load = x509.load_der_x509_certificate if kind == "certificate" else serialization.load_der_public_key
+    try:
+        load(der)
+    except Exception as exc:  # ValueError, or UnsupportedAlgorithm for a key cryptography does not know
+        raise ttlv.TTLVError("the %s is not DER that parses (%s)" % (kind.replace("_", " "), exc))
+    return der
+
+
+def _typed(value, types, what):
+    """``value`` when it is None or one of ``types``; TTLVError naming ``what`` otherwise."""
+    if value is None or (isinstance(value, types) and not isinstance(value, bool)):
+        return value
+    raise ttlv.TTLVError("%s has an unexpected value of type %s" % (what, type(value).__name__))
+
+
 def parse_attributes(attributes):
-    """Plain data from an Attributes Structure: the fields modules compare and return."""
+    """Plain data from an Attributes Structure: the fields modules compare and return.
+
+    Every field has the type modules rely on, or the answer is refused (TTLVError).
+    """
+    def field(tag, types):
+        return _typed(attributes.get(tag), types, tag)
     result = {
-        "object_type": attributes.get("ObjectType"),
-        "state": attributes.get("State"),
-        "algorithm": attributes.get("CryptographicAlgorithm"),
-        "length": attributes.get("CryptographicLength"),
-        "activation_date": attributes.get("ActivationDate"),
-        "deactivation_date": attributes.get("DeactivationDate"),
-        "initial_date": attributes.get("InitialDate"),
-        "unique_identifier": attributes.get("UniqueIdentifier"),
+        "object_type": field("ObjectType", str),
+        "state": field("State", str),
+        "algorithm": field("CryptographicAlgorithm", str),
+        "length": field("CryptographicLength", int),
+        "activation_date": field("ActivationDate", datetime.datetime),
+        "deactivation_date": field("DeactivationDate", datetime.datetime),
+        "initial_date": field("InitialDate", datetime.datetime),
+        "unique_identifier": field("UniqueIdentifier", str),
         "tags": [],
         "links": {},
         "vendor": {},
     }
     for item in ttlv.vector_items(attributes, "Link"):
-        result["links"][item.get("LinkType")] = item.get("LinkedObjectIdentifier")
+        result["links"][_typed(item.get("LinkType"), str, "Link/LinkType")] = _typed(
+            item.get("LinkedObjectIdentifier"), str, "Link/LinkedObjectIdentifier")
     for item in ttlv.vector_items(attributes, "Attribute"):
-        name = item.get("AttributeName")
+        name = _typed(item.get("AttributeName"), str, "Attribute/AttributeName")
         value = item.get("AttributeValue")
         if item.get("VendorIdentification") == VENDOR_ID and name == "tag":
-            text = value.decode("utf-8") if isinstance(value, bytes) else value
-            result["tags"] = sorted(t for t in json.loads(text) if not t.startswith("_"))
+            text = value.decode("utf-8", "replace") if isinstance(value, bytes) else _typed(
+                value, str, "the tag attribute")
+            try:
+                tags = json.loads(text or "null")
+            except (ValueError, RecursionError):  # not JSON, or JSON nested too deep to read
+                tags = None
+            if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+                raise ttlv.TTLVError("the tag attribute is not a JSON array of strings: %.80r" % text)
+            result["tags"] = sorted(t for t in tags if not t.startswith("_"))
         else:
             result["vendor"][name] = value
     return result
@@ -246,7 +311,7 @@ ATTRIBUTE_REFERENCES = ("ObjectType", "State", "CryptographicAlgorithm", "Crypto
 def get_attributes(object_id):
     """GetAttributes: type, state, algorithm, length, dates, links and tags."""
     def parse(payload):
-        return parse_attributes(payload.require("Attributes"))
+        return parse_attributes(payload.require("Attributes", types=ttlv.STRUCTURE))
     refs = [ttlv.enumeration("AttributeReference", name) for name in ATTRIBUTE_REFERENCES]
     return Operation("GetAttributes", [_uid(_check_id(object_id))] + refs, parse, object_id)
 
@@ -261,7 +326,7 @@ def locate(object_type=None, tags=(), state=None, maximum_items=None, unique_ide
                 ttlv.structure("Attributes", attrs)]
 
     def parse(payload):
-        return [item.value for item in ttlv.vector_items(payload, "UniqueIdentifier")]
+        return [item.value for item in ttlv.vector_items(payload, "UniqueIdentifier", types=ttlv.TEXT_STRING)]
     return Operation("Locate", children, parse, None, "query")
 
 
@@ -322,13 +387,14 @@ def certify(certificate_id=None, public_key_id=None, csr_pem=None, subject=None,
     # CA:TRUE in this attribute after it has consumed it, so a self-signed CA would get the
     # extension RFC 9608 section 3 forbids there. A second copy is what that check reads.
     self_signed_ca = extensions and "CA:TRUE" in extensions and not (issuer_private_key_id or issuer_certificate_id)
+    activation = utc_now()
     attrs = [
         ttlv.enumeration("ObjectType", "Certificate"),
         _uid(certificate_id) if certificate_id else None,
         certificate_attributes(subject or {}) if public_key_id else None,
         link("PrivateKeyLink", issuer_private_key_id) if issuer_private_key_id else None,
         link("CertificateLink", issuer_certificate_id) if issuer_certificate_id else None,
-        ttlv.date_time("ActivationDate", utc_now()),
+        ttlv.date_time("ActivationDate", activation),
         tags_attribute(tags),
         vendor_attribute("requested_validity_days", ttlv.integer("AttributeValue", validity_days))
         if validity_days else None,
@@ -339,7 +405,15 @@ def certify(certificate_id=None, public_key_id=None, csr_pem=None, subject=None,
         ttlv.enumeration("CertificateRequestType", "PEM"),
         ttlv.byte_string("CertificateRequestValue", csr_pem.encode("ascii") if isinstance(csr_pem, str) else csr_pem)]
     children.append(ttlv.structure("Attributes", attrs))
-    return Operation("Certify", children, _parse_uid, certificate_id or public_key_id, "certificate")
+
+    def achieved(attributes):
+        """A refused retry under ``certificate_id`` is settled by the certificate this request made:
+        Active, with the ActivationDate it carried. (Cosmian 5.28 upserts a certificate, so a retry
+        re-issues and succeeds; this covers a server that refuses it as Object_Already_Exists.)"""
+        return (attributes is not None and attributes["object_type"] == "Certificate"
+                and attributes["state"] == "Active" and attributes["activation_date"] == activation)
+    return Operation("Certify", children, _parse_uid, certificate_id or public_key_id, "certificate",
+                     achieved=achieved if certificate_id else None)
 
 
 def unlink_certificate(public_key_id):
@@ -374,8 +448,9 @@ def import_certificate(der, certificate_id="", tags=(), replace_existing=False):
 def query():
     """Query the server's supported operations and object types."""
     def parse(payload):
-        return {"operations": [n.value for n in ttlv.vector_items(payload, "Operation")],
-                "object_types": [n.value for n in ttlv.vector_items(payload, "ObjectType")],
-                "vendor_identification": payload.get("VendorIdentification")}
+        enumeration = (ttlv.ENUMERATION, ttlv.TEXT_STRING)
+        return {"operations": [n.value for n in ttlv.vector_items(payload, "Operation", types=enumeration)],
+                "object_types": [n.value for n in ttlv.vector_items(payload, "ObjectType", types=enumeration)],
+                "vendor_identification": payload.get("VendorIdentification", types=ttlv.TEXT_STRING)}
     return Operation("Query", [ttlv.enumeration("QueryFunction", name) for name in (
         "QueryOperations", "QueryObjects", "QueryServerInformation")], parse, None, "server")

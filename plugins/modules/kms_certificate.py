@@ -159,8 +159,11 @@ options:
       - Validity of a newly issued certificate, in days from now.
       - It must end before the issuer's certificate does (the KMS would silently shorten it), so a longer
         validity fails before anything is issued.
+      - When not set, the default depends on O(basic_constraints.ca) (as resolved for the provider),
+        V(3650) days (ten years) for a CA certificate and V(365) days for any other, and a certificate
+        signed by an issuer gets no more by default than the issuer's certificate has left. So a
+        self-signed CA, an intermediate CA under it and a leaf under either all work with the defaults.
     type: int
-    default: 365
   renew_before_days:
     description:
       - Re-issue the certificate when it expires within this many days.
@@ -171,6 +174,9 @@ options:
       - Write the certificate (PEM) to this file. An unchanged file is not rewritten.
       - File attributes such as O(mode) apply to it, and to O(chain_dest) and O(fullchain_dest).
       - Files are only written with O(state=present).
+      - The folder of each of O(dest), O(chain_dest) and O(fullchain_dest) must exist and be writable; this is
+        checked before any KMS call. Should a write fail all the same, the task fails with RV(certificate_id)
+        and whether the KMS changed.
     type: path
   chain_dest:
     description:
@@ -359,7 +365,7 @@ def main():
                 path_length=dict(type="int"),
                 critical=dict(type="bool", default=True),
             )),
-            validity_days=dict(type="int", default=365),
+            validity_days=dict(type="int"),
             renew_before_days=dict(type="int", default=30),
             dest=dict(type="path"),
             chain_dest=dict(type="path"),
@@ -377,7 +383,7 @@ def main():
             ("provider", "csr", ["csr_path", "csr_content"], True),
         ],
     )
-    module.exit_json(**CertificateManager(module).run())
+    module.exit_with(CertificateManager(module).run)
 
 
 if __name__ == "__main__":

@@ -91,6 +91,8 @@ options:
     description:
       - Write the public key (PEM SubjectPublicKeyInfo) to this file. An unchanged file is not rewritten.
       - File attributes such as O(mode) apply to it.
+      - Its folder must exist and be writable; this is checked before any KMS call. Should the
+        write fail all the same, the task fails with the ids of the pair and whether the KMS changed.
     type: path
 notes:
   - Rotation (O(regenerate=always) or a replacement) revokes and destroys the old pair and creates
@@ -199,7 +201,7 @@ mismatch:
 
 from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
-from ansible_collections.pkimanager.kms.plugins.module_utils.files import write_text_file
+from ansible_collections.pkimanager.kms.plugins.module_utils.files import destination_problems, write_text_file
 from ansible_collections.pkimanager.kms.plugins.module_utils.kms_module import KmsModule, revocation_argument_spec
 from ansible_collections.pkimanager.kms.plugins.module_utils.operations import ACTIVE_STATES, REVOKED_STATES
 from ansible_collections.pkimanager.kms.plugins.module_utils.pem import fingerprint_sha256
@@ -213,6 +215,8 @@ def validate(params):
     if params["revocation_message"] and params["state"] == "present" and params["regenerate"] in ("never", "fail"):
         problems.append("revocation_message is only used with state=revoked, state=absent or a regenerate "
                         "that replaces the pair")
+    if params["state"] != "absent":
+        problems += destination_problems(params, ["public_key_path"])
     return problems
 
 
@@ -224,6 +228,7 @@ class KeyPairManager:
         self.params = module.params
         self.name = self.params["name"]
         self.changes = []
+        module.outcome.update(name=self.name, changes=self.changes)
 
     # -- reading -----------------------------------------------------------------------
 
@@ -269,17 +274,24 @@ class KeyPairManager:
 
     def _create(self):
         """Create by name. Losing a race to a concurrent run is not an error: the KMS
-        refuses the second pair of a name, and we report the winner's pair unchanged."""
+        refuses the second pair of a name (Object_Already_Exists, to a request sent once),
+        and we report the winner's pair, not created by us.
+
+        A retried create refused the same way because our own earlier attempt made the pair
+        (its answer lost) is settled by the client and returns normally: created by us.
+        """
         operation = ops.create_key_pair(self.params["size"], self.name, self.params["tags"] or (),
                                         self.params["activate"])
         try:
-            self.module.client.call(operation)
+            ids = self.module.call_raising(operation, entity_type="key_pair")
         except KmsError as error:
-            existing = self.read()
+            existing = self.read() if error.reason == "Object_Already_Exists" else None
             if existing is None:
                 self.module.fail_kms(error)
-            self.changes = [c for c in self.changes if c not in ("created", "replaced")]
+            # Not ours: a creation is undone from the changes; a replacement still destroyed the old pair.
+            self.changes[:] = ["destroyed" if c == "replaced" else c for c in self.changes if c != "created"]
             return existing
+        self.module.outcome.update(ids)
         return self.read()
 
     def replace(self, pair):
@@ -352,21 +364,24 @@ class KeyPairManager:
                                       mismatch=mismatch, changed=False)
             elif self.params["activate"] and before["state"] == "PreActive":
                 after = self.activate(before)
-        self.finish(before, after, mismatch)
+        return self.finish(before, after, mismatch)
 
     def finish(self, before, after, mismatch):
+        """The module result; writes the public key file (a failure to write it still reports the pair)."""
         result = {"name": self.name, "changed": bool(self.changes), "changes": self.changes,
                   "mismatch": mismatch if after is before else [], "state": "absent"}
         if after:
             result.update(after)
+            self.module.outcome.update((k, after[k]) for k in ("private_key_id", "public_key_id", "state")
+                                       if after.get(k))
         path = self.params["public_key_path"]
         if path and after and after.get("public_key_pem"):
-            if write_text_file(self.module, path, after["public_key_pem"]):
+            if write_text_file(self.module, path, after["public_key_pem"], option="public_key_path"):
                 self.changes.append("public key file written")
                 result["changed"] = True
         if self.module._diff:
             result["diff"] = {"before": _diff_view(before), "after": _diff_view(after)}
-        self.module.exit_json(**result)
+        return result
 
 
 def _diff_view(pair):
@@ -393,7 +408,7 @@ def main():
         supports_check_mode=True,
         add_file_common_args=True,
     )
-    KeyPairManager(module).run()
+    module.exit_with(KeyPairManager(module).run)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,11 @@ It sends every request on to the server and, for the first request of each KMIP 
 named in ``lose``, holds the server's answer back longer than the client waits: the
 server has done the work, the client sees a timeout. That is the failure the transport's
 retries must survive without reporting a lifecycle operation as failed.
+
+Two more faults, each for the first answer of an operation: ``after`` runs a callable once
+the server has answered and before the client gets the answer (to change the world in
+between, e.g. remove a folder the module will write to), and ``rewrite`` hands the answer's
+JSON to a function and sends what it returns (an answer of a shape the server never sends).
 """
 
 import json
@@ -15,10 +20,13 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class LossyProxy:
-    def __init__(self, upstream, lose=(), hold_seconds=3.0):
+    def __init__(self, upstream, lose=(), hold_seconds=3.0, after=None, rewrite=None):
         self.upstream = upstream.rstrip("/")
         self.pending = set(lose)
         self.hold_seconds = hold_seconds
+        self.after = dict(after or {})
+        self.rewrite = dict(rewrite or {})
+        self.rewritten = []
         self.forwarded = []  # KMIP operation names, in order
         self.lost = []
         self._lock = threading.Lock()
@@ -44,6 +52,7 @@ class LossyProxy:
                     status, payload = answer.code, answer.read()
                 if operation:
                     proxy.forwarded.append(operation)
+                payload = proxy._fault(operation, payload)
                 if proxy._lose(operation):
                     time.sleep(proxy.hold_seconds)  # the client has given up by now
                 try:
@@ -68,6 +77,17 @@ class LossyProxy:
             return json.loads(body.decode("utf-8")).get("tag") if body else None
         except (ValueError, AttributeError):
             return None
+
+    def _fault(self, operation, payload):
+        """Run the ``after`` callable, and apply the ``rewrite``, due for this answer."""
+        with self._lock:
+            action, rewrite = self.after.pop(operation, None), self.rewrite.pop(operation, None)
+        if action:
+            action()
+        if rewrite:
+            self.rewritten.append(operation)
+            payload = json.dumps(rewrite(json.loads(payload.decode("utf-8")))).encode("utf-8")
+        return payload
 
     def _lose(self, operation):
         with self._lock:

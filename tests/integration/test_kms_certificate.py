@@ -5,7 +5,9 @@ chain, extensions parsed by cryptography (which refuses an extension present twi
 public key compared with what kms_keypair returned, and ckms reading the certificate back.
 """
 
+import datetime
 import os
+import shutil
 import stat
 import subprocess
 import uuid
@@ -19,6 +21,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, ExtensionOID, NameOID
 from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
 
 from kms_checks import exists, play, records
+from lossy_proxy import LossyProxy
 from playbook import run_playbook
 
 CA_EXTENSIONS = {ExtensionOID.BASIC_CONSTRAINTS, ExtensionOID.KEY_USAGE, ExtensionOID.SUBJECT_KEY_IDENTIFIER}
@@ -301,3 +304,88 @@ def test_bad_input_fails_before_anything_is_created(env, client, root):
         assert result["_status"] == "failed" and message in result["msg"], (title, result.get("msg"))
         assert not exists(client, "bad-%d-%s" % (i, suffix))
     assert records(env, operation="kms.certify") == []
+
+
+def _days(result):
+    """Days between a certificate's not_before and not_after."""
+    start, end = (datetime.datetime.strptime(result[k], "%Y-%m-%dT%H:%M:%SZ") for k in ("not_before", "not_after"))
+    return (end - start).total_seconds() / 86400
+
+
+def test_defaults_compose_root_intermediate_and_leaf(env):
+    """A new user's first try: a root, an intermediate CA and a leaf, none with validity_days.
+    A CA gets ten years, a leaf one, and an issued CA no more than its issuer has left."""
+    suffix = uuid.uuid4().hex[:8]
+    run = play(env, keypair("dr-kp-" + suffix), keypair("di-kp-" + suffix), keypair("dl-kp-" + suffix),
+               certificate("dr-" + suffix, "root", provider="selfsigned", keypair="dr-kp-" + suffix,
+                           subject={"CN": "Default Root " + suffix}),
+               certificate("di-" + suffix, "intermediate", provider="kms_ca", keypair="di-kp-" + suffix,
+                           issuer="dr-" + suffix, subject={"CN": "Default Intermediate " + suffix},
+                           basic_constraints={"ca": True}),
+               certificate("dl-" + suffix, "leaf", provider="kms_ca", keypair="dl-kp-" + suffix,
+                           issuer="dr-" + suffix, subject={"CN": "leaf.example.test"}),
+               certificate("dl2-" + suffix, "leaf under the intermediate", provider="kms_ca",
+                           keypair="dl-kp-" + suffix, issuer="di-" + suffix, subject={"CN": "leaf2.example.test"}),
+               certificate("dl-" + suffix, "leaf again", provider="kms_ca", keypair="dl-kp-" + suffix,
+                           issuer="dr-" + suffix, subject={"CN": "leaf.example.test"}))
+    root, intermediate = run.result("root"), run.result("intermediate")
+    leaf, deeper = run.result("leaf"), run.result("leaf under the intermediate")
+    for result in (root, intermediate, leaf, deeper):
+        assert result["_status"] == "ok" and result["changed"], (result.get("msg"), run.output[-3000:])
+    assert root["basic_constraints"]["ca"] and abs(_days(root) - 3650) < 1
+    assert intermediate["basic_constraints"]["ca"] and 3648 < _days(intermediate) <= 3650
+    assert intermediate["not_after"] <= root["not_after"]
+    assert not leaf["basic_constraints"]["ca"] and abs(_days(leaf) - 365) < 1 and abs(_days(deeper) - 365) < 1
+    assert not run.result("leaf again")["changed"]
+
+
+@pytest.mark.parametrize("option", ["dest", "chain_dest", "fullchain_dest"])
+def test_destinations_are_checked_before_any_kms_call(env, client, root, option):
+    name = "dest-%s" % uuid.uuid4().hex[:8]
+    missing = os.path.join(env["tmp"], "missing", "cert.pem")
+    options = {"provider": "kms_ca", "keypair": root["keypair"], "issuer": root["name"], "subject": {"CN": name},
+               option: missing}
+    run = play(env, certificate(name, "cert", **options))
+    result = run.result("cert")
+    assert result["_status"] == "failed", result
+    assert result["msg"] == "Invalid arguments: %s %s: the folder %s does not exist" % (
+        option, missing, os.path.dirname(missing))
+    assert not exists(client, name) and (not os.path.exists(env["KMS_AUDIT_LOG"]) or records(env) == [])
+
+
+def test_a_write_that_fails_after_certify_still_returns_the_certificate(env, client, kms_server, root):
+    """The folder of dest disappears while the KMS issues (the proxy removes it once Certify is
+    answered): a one-line failure that still says the KMS changed and names the certificate."""
+    name = "lostdest-%s" % uuid.uuid4().hex[:8]
+    folder = os.path.join(env["tmp"], "certs")
+    os.mkdir(folder)
+    proxy = LossyProxy(kms_server.url, after={"Certify": lambda: shutil.rmtree(folder)})
+    try:
+        run = play(dict(env, KMS_URL=proxy.url), keypair("lostdest-kp-" + name[-8:]),
+                   certificate(name, "cert", provider="kms_ca", keypair="lostdest-kp-" + name[-8:],
+                               issuer=root["name"], subject={"CN": name}, validity_days=5,
+                               dest=os.path.join(folder, "cert.pem")))
+    finally:
+        proxy.close()
+    result = run.result("cert")
+    assert result["_status"] == "failed", run.output[-3000:]
+    assert result["msg"] == "dest %s could not be written: No such file or directory" % os.path.join(folder, "cert.pem")
+    assert result["changed"] and result["certificate_id"] == name
+    assert "Traceback" not in run.output + str(result)
+    assert client.call(ops.get_attributes(name))["state"] == "Active"
+
+
+@pytest.mark.parametrize("options, message", [
+    ({"provider": "kms_ca", "keypair": "", "issuer": "root", "subject": {"CN": "x"}},
+     "keypair: name must be 1 to 128 characters"),
+    ({"provider": "kms_ca", "keypair": "kp", "issuer": "root\n", "subject": {"CN": "x"}},
+     "issuer: name must be 1 to 128 characters"),
+    ({"provider": "selfsigned", "keypair": "kp", "subject": {"CN": "x"}, "validity_days": 0},
+     "validity_days must be 1 or more"),
+])
+def test_bad_names_fail_before_any_kms_call(env, options, message):
+    run = play(env, certificate("bad-name-cert", "cert", **options))
+    result = run.result("cert")
+    assert result["_status"] == "failed" and message in result["msg"], result
+    assert "Traceback" not in run.output + str(result)
+    assert not os.path.exists(env["KMS_AUDIT_LOG"]) or records(env) == []

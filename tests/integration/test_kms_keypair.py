@@ -1,6 +1,7 @@
 """kms_keypair through ansible-playbook against the real server."""
 
 import os
+import shutil
 import stat
 import uuid
 
@@ -9,6 +10,7 @@ import pytest
 from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
 
 from kms_checks import adhoc, exists, play, records
+from lossy_proxy import LossyProxy
 
 
 def keypair(name, title=None, **options):
@@ -125,6 +127,7 @@ def test_twenty_forks_on_one_name_make_one_pair(env, client, kms_server):
     ({"size": 1024}, "value of size must be one of: 2048, 3072, 4096, got: 1024"),
     ({"size": 5000}, "value of size must be one of: 2048, 3072, 4096, got: 5000"),
     ({"name": ""}, "name must be 1 to 128 characters"),
+    ({"name": "web\n"}, "name must be 1 to 128 characters"),
     ({"tags": ["_sk"]}, "must not start with '_'"),
     ({"regenerate": "sometimes"}, "value of regenerate must be one of: never, fail, mismatch, always"),
     ({"kms_url": "ftp://x"}, "kms_url must start with http:// or https://"),
@@ -137,12 +140,14 @@ def test_bad_arguments_fail_before_any_kms_call(env, options, message):
     assert not os.path.exists(env["KMS_AUDIT_LOG"]) or records(env) == []
 
 
-def test_kms_failure_is_audited_with_its_reason(env, kms_server):
+def test_kms_answer_is_audited_with_its_reason(env, kms_server):
+    """The existence check of a missing pair is audited with the KMS's reason (as a finding,
+    not_found; a real failure is audited as failure, see test_an_answer_of_the_wrong_shape...)."""
     name = "fail-%s" % uuid.uuid4().hex[:8]
     run = play(env, keypair(name, state="revoked"))
     assert "no key pair named" in run.result("keypair")["msg"]
-    failures = records(env, entity_id=name, status="failure")
-    assert failures and failures[0]["details"]["reason"] == "Object_Not_Found"
+    assert [(r["operation"], r["status"], r["details"]["reason"]) for r in records(env, entity_id=name)] == [
+        ("kms.get_attributes", "not_found", "Object_Not_Found")]
 
 
 def test_unwritable_audit_store_stops_before_the_kms(env, client):
@@ -180,3 +185,100 @@ def test_module_defaults_group(env, kms_server):
             "pkimanager.kms.kms_keypair": {"name": name, "size": 2048}}
     env = dict(env, KMS_URL="http://127.0.0.1:1")
     assert play(env, task).result("keypair")["changed"]
+
+
+# -- file destinations -------------------------------------------------------------------
+
+@pytest.mark.parametrize("where, message", [
+    ("missing/pub.pem", "the folder {tmp}/missing does not exist"),
+    ("a-file/pub.pem", "{tmp}/a-file is not a folder"),
+    ("a-folder", "public_key_path {tmp}/a-folder is a folder, not a file"),
+])
+def test_public_key_path_is_checked_before_any_kms_call(env, client, where, message):
+    name = "dest-%s" % uuid.uuid4().hex[:8]
+    open(os.path.join(env["tmp"], "a-file"), "w").close()
+    os.mkdir(os.path.join(env["tmp"], "a-folder"))
+    run = play(env, keypair(name, size=2048, public_key_path=os.path.join(env["tmp"], where)))
+    result = run.result("keypair")
+    assert result["_status"] == "failed" and message.format(tmp=env["tmp"]) in result["msg"], result
+    assert result["msg"].startswith("Invalid arguments: ") and "Traceback" not in run.output + str(result)
+    assert not exists(client, name)
+    assert not os.path.exists(env["KMS_AUDIT_LOG"]) or records(env) == []
+
+
+def test_a_write_that_fails_after_the_create_still_returns_the_pair(env, client, kms_server):
+    """The folder is there when the task starts and gone when the KMS has answered (the proxy
+    removes it in between): the task fails with a one-line message, and its result still says
+    that the KMS changed and which pair now exists."""
+    name = "lostfile-%s" % uuid.uuid4().hex[:8]
+    folder = os.path.join(env["tmp"], "keys")
+    os.mkdir(folder)
+    proxy = LossyProxy(kms_server.url, after={"CreateKeyPair": lambda: shutil.rmtree(folder)})
+    try:
+        run = play(dict(env, KMS_URL=proxy.url), keypair(name, size=2048,
+                                                         public_key_path=os.path.join(folder, "pub.pem")))
+    finally:
+        proxy.close()
+    result = run.result("keypair")
+    assert result["_status"] == "failed", run.output[-3000:]
+    assert result["msg"] == "public_key_path %s could not be written: No such file or directory" % os.path.join(
+        folder, "pub.pem")
+    assert result["changed"] and result["changes"] == ["created"] and result["private_key_id"] == name
+    assert result["public_key_id"] == client.call(ops.get_attributes(name))["links"]["PublicKeyLink"]
+    assert "Traceback" not in run.output + str(result)
+    assert [r["status"] for r in records(env, operation="kms.create_key_pair")] == ["success"]
+
+
+# -- answers of a shape the server never sends -----------------------------------------
+
+def _rewrite_nodes(node, tag, change):
+    """A copy of a JSON TTLV tree in which ``change`` rewrote every node of ``tag``."""
+    if isinstance(node, dict):
+        if node.get("tag") == tag:
+            return change(node)
+        return dict(node, value=_rewrite_nodes(node.get("value"), tag, change))
+    if isinstance(node, list):
+        return [_rewrite_nodes(item, tag, change) for item in node]
+    return node
+
+
+def _tag_value(value):
+    def change(attribute):
+        fields = attribute["value"]
+        if not any(f.get("tag") == "AttributeName" and f.get("value") == "tag" for f in fields):
+            return attribute
+        return dict(attribute, value=[dict(f, value=value) if f.get("tag") == "AttributeValue" else f
+                                      for f in fields])
+    return lambda answer: _rewrite_nodes(answer, "Attribute", change)
+
+
+ODD_ANSWERS = {
+    "tag value [1]": _tag_value("[1]"),
+    "tag value not JSON": _tag_value("web"),
+    "ActivationDate as text": lambda answer: _rewrite_nodes(
+        answer, "ActivationDate", lambda node: {"tag": "ActivationDate", "type": "TextString", "value": "yesterday"}),
+    "CryptographicLength as text": lambda answer: _rewrite_nodes(
+        answer, "CryptographicLength", lambda node: {"tag": "CryptographicLength", "type": "TextString",
+                                                     "value": "2048"}),
+}
+
+
+@pytest.mark.parametrize("case", sorted(ODD_ANSWERS))
+def test_an_answer_of_the_wrong_shape_is_an_audited_error(env, client, kms_server, case):
+    """GetAttributes answered, then rewritten on the way: the task fails with Invalid_Response in
+    one line, no traceback, and the audit trail has the call as a failure with that reason."""
+    name = "odd-%s" % uuid.uuid4().hex[:8]
+    client.call(ops.create_key_pair(2048, private_key_id=name, tags=["web"]))
+    proxy = LossyProxy(kms_server.url, rewrite={"GetAttributes": ODD_ANSWERS[case]})
+    try:
+        run = play(dict(env, KMS_URL=proxy.url), keypair(name, size=2048, tags=["web"]))
+    finally:
+        proxy.close()
+    result = run.result("keypair")
+    assert proxy.rewritten == ["GetAttributes"]
+    assert result["_status"] == "failed" and result["kms_error"]["reason"] == "Invalid_Response", run.output[-3000:]
+    assert result["msg"].startswith("GetAttributes on %r failed: Invalid_Response: unexpected answer: " % name)
+    assert "\n" not in result["msg"] and "Traceback" not in run.output + str(result) and not result.get("changed")
+    failures = records(env, status="failure")
+    assert [(r["operation"], r["entity_id"], r["details"]["reason"]) for r in failures] == [
+        ("kms.get_attributes", name, "Invalid_Response")]

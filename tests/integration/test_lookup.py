@@ -43,7 +43,7 @@ def test_lookup_public_key_and_certificate(kms_server, tmp_path):
     assert ("kms.get_attributes", name, "success") in done
     assert ("kms.get", ids["public_key_id"], "success") in done
     assert ("kms.get", cert_id, "success") in done
-    failed = [r for r in trail if r["status"] == "failure"]
+    failed = [r for r in trail if r["status"] != "success"]
     assert [r["entity_id"] for r in failed] == ["no-such-%s" % name]
     assert failed[0]["details"]["reason"] == "Object_Not_Found" and failed[0]["kms_url"] == kms_server.url
     assert not any("BEGIN" in str(r["details"]) for r in trail)  # PEMs are not recorded
@@ -69,3 +69,26 @@ def test_lookup_makes_no_kms_call_without_a_writable_audit_trail(tmp_path):
             listener.accept()
     finally:
         listener.close()
+
+
+def test_lookup_never_gets_a_private_key(kms_server, tmp_path):
+    """type=certificate given a key pair's name (its private key): the type is read first and the
+    lookup fails naming it; the only KMS call about that object is GetAttributes, so the private
+    key never travels. Names the modules would refuse are refused before any call."""
+    name = "lookup-pk-%s" % uuid.uuid4().hex[:8]
+    client = KmsClient(KmsTransport(kms_server.url))
+    client.call(ops.create_key_pair(2048, name))
+    audit = str(tmp_path / "a.db")
+    run = run_playbook([
+        {"name": "pair as certificate", "ignore_errors": True, "ansible.builtin.set_fact": {
+            "pem": "{{ lookup('pkimanager.kms.kms_pem', '%s', type='certificate') }}" % name}},
+        {"name": "tag array", "ignore_errors": True, "ansible.builtin.set_fact": {
+            "pem": "{{ lookup('pkimanager.kms.kms_pem', '[\"_sk\"]', type='certificate') }}"}},
+    ], extra_env={"KMS_URL": kms_server.url, "KMS_AUDIT_LOG": audit})
+    refused = run.result("pair as certificate")
+    assert refused["_status"] == "failed", run.output[-3000:]
+    assert "%r is a PrivateKey in the KMS, not a certificate" % name in refused["msg"]
+    tags = run.result("tag array")
+    assert tags["_status"] == "failed" and "name must be 1 to 128 characters" in tags["msg"]
+    trail = records({"KMS_AUDIT_LOG": audit})
+    assert [(r["operation"], r["entity_id"], r["status"]) for r in trail] == [("kms.get_attributes", name, "success")]

@@ -4,11 +4,17 @@ holds the first answer back past the client's timeout (the server did the work).
 The retry then gets the server's honest answer to a repeated request -- Item_Not_Found for
 Revoke and Destroy, Wrong_Key_Lifecycle_State for Activate -- which must not reach the user
 as a failure: the client confirms with GetAttributes that the goal is reached.
+
+Creates under a chosen id (CreateKeyPair with the pair's name, Certify with the certificate's)
+are settled the same way when their retry is refused, and only when the object found is the one
+the request described; a refusal to a request sent once stays what it is: another run's object.
 """
 
+import time
 import uuid
 
 import pytest
+from cryptography import x509
 
 from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
 from ansible_collections.pkimanager.kms.plugins.module_utils.client import KmsClient
@@ -89,3 +95,105 @@ def test_module_absent_survives_lost_answers(env, client, proxy_for):
     settled = [r for r in records(env, entity_id=name) if "settled" in r["details"]]
     assert sorted(r["operation"] for r in settled) == ["kms.destroy", "kms.revoke"]
     assert all(r["status"] == "success" for r in settled)
+
+
+# -- creates under a chosen id ---------------------------------------------------------
+
+@pytest.mark.parametrize("activate", [True, False])
+def test_a_lost_create_answer_is_settled_as_created(client, proxy_for, activate):
+    """The retry of CreateKeyPair is refused with Object_Already_Exists; the pair of that id is
+    the one this request described, so the create counts as done, with both ids returned."""
+    name = "lost-create-%s" % uuid.uuid4().hex[:8]
+    operation = ops.create_key_pair(2048, private_key_id=name, tags=["lost"], activate=activate)
+    proxy, seen = proxy_for("CreateKeyPair"), []
+
+    ids = _lossy_client(proxy, seen).call(operation)
+    attributes = client.call(ops.get_attributes(name))
+    assert ids == {"private_key_id": name, "public_key_id": attributes["links"]["PublicKeyLink"]}
+    assert proxy.lost == ["CreateKeyPair"] and proxy.forwarded == ["CreateKeyPair", "CreateKeyPair", "GetAttributes"]
+    assert operation.settled.startswith("Object_Already_Exists after 2 attempts")
+    assert [(op, error is None) for op, dummy, error in seen] == [("GetAttributes", True), ("CreateKeyPair", True)]
+    assert attributes["state"] == ("Active" if activate else "PreActive") and attributes["tags"] == ["lost"]
+    assert exists(client, ids["public_key_id"])
+
+
+@pytest.mark.parametrize("differs", ["activation date", "size", "tags"])
+def test_a_retried_create_refused_for_another_runs_pair_still_fails(client, proxy_for, differs):
+    """Another run made a pair of this name: our first attempt is refused, that answer is lost, and
+    the retry is refused too. The pair is not the one our request described, so it stays an error."""
+    name = "lost-theirs-%s" % uuid.uuid4().hex[:8]
+    client.call(ops.create_key_pair(3072 if differs == "size" else 2048, private_key_id=name,
+                                    tags=["theirs"] if differs == "tags" else ["ours"]))
+    if differs == "activation date":
+        time.sleep(1.1)  # our request's ActivationDate is a later second
+    proxy, seen = proxy_for("CreateKeyPair"), []
+    operation = ops.create_key_pair(2048, private_key_id=name, tags=["ours"])
+    with pytest.raises(KmsError) as caught:
+        _lossy_client(proxy, seen).call(operation)
+    assert caught.value.reason == "Object_Already_Exists" and caught.value.retried
+    assert operation.settled is None and proxy.forwarded == ["CreateKeyPair", "CreateKeyPair", "GetAttributes"]
+    assert seen[-1][0] == "CreateKeyPair" and seen[-1][2] is caught.value
+
+
+def test_a_create_sent_once_and_refused_is_never_settled(client, proxy_for):
+    """The genuine race: another run created the pair, our only attempt is refused. Even with
+    the very same attributes, nothing is read back and the refusal stands."""
+    name = "race-once-%s" % uuid.uuid4().hex[:8]
+    mine = ops.create_key_pair(2048, private_key_id=name)
+    client.call(ops.create_key_pair(2048, private_key_id=name))
+    proxy, seen = proxy_for(), []
+    with pytest.raises(KmsError) as caught:
+        _lossy_client(proxy, seen).call(mine)
+    assert caught.value.reason == "Object_Already_Exists" and not caught.value.retried
+    assert proxy.forwarded == ["CreateKeyPair"] and mine.settled is None
+
+
+def test_module_create_survives_a_lost_answer(env, client, proxy_for):
+    """kms_keypair creating a pair whose CreateKeyPair answer is lost: this run created it, so the
+    task says changed/created, returns both ids, and the audit trail has the create as a success
+    (settled), not as a failure."""
+    name = "lost-kp-%s" % uuid.uuid4().hex[:8]
+    proxy = proxy_for("CreateKeyPair")
+    run = play(dict(env, KMS_URL=proxy.url), {"name": "create", "pkimanager.kms.kms_keypair": {
+        "name": name, "size": 2048, "tags": ["lost"], "timeout": TIMEOUT}})
+    result = run.result("create")
+    assert result["_status"] == "ok", run.output[-3000:]
+    assert result["changed"] and result["changes"] == ["created"] and proxy.lost == ["CreateKeyPair"]
+    assert result["private_key_id"] == name and result["state"] == "Active" and result["tags"] == ["lost"]
+    assert result["public_key_id"] == client.call(ops.get_attributes(name))["links"]["PublicKeyLink"]
+    creates = records(env, operation="kms.create_key_pair")
+    assert [(r["entity_id"], r["status"]) for r in creates] == [(name, "success")]
+    assert "Object_Already_Exists after 2 attempts" in creates[0]["details"]["settled"]
+    assert creates[0]["details"]["result"]["public_key_id"] == result["public_key_id"]
+
+
+@pytest.mark.parametrize("provider", ["selfsigned", "kms_ca"])
+def test_module_certify_survives_a_lost_answer(env, client, proxy_for, provider):
+    """kms_certificate whose Certify answer is lost. Cosmian 5.28 re-issues a certificate under an
+    existing id (an upsert), so the retry itself succeeds: the task reports the certificate issued,
+    what it returns is what the KMS holds under the name, it verifies against its issuer, the
+    audit trail has the Certify as a success, and the next run leaves it alone."""
+    suffix = uuid.uuid4().hex[:8]
+    root, pair, name = "lc-root-" + suffix, "lc-kp-" + suffix, "lc-" + suffix
+    setup = [{"name": "pair " + n, "pkimanager.kms.kms_keypair": {"name": n, "size": 2048}} for n in (root, pair)]
+    setup.append({"name": "root", "pkimanager.kms.kms_certificate": {
+        "name": root + "-cert", "provider": "selfsigned", "keypair": root, "subject": {"CN": "Lost Root"}}})
+    assert play(env, *setup).result("root")["changed"]
+    options = {"name": name, "provider": provider, "keypair": pair, "subject": {"CN": "lost.example.test"},
+               "validity_days": 60, "timeout": TIMEOUT}
+    if provider == "kms_ca":
+        options["issuer"] = root + "-cert"
+    proxy = proxy_for("Certify")
+    run = play(dict(env, KMS_URL=proxy.url), {"name": "cert", "pkimanager.kms.kms_certificate": options})
+    result = run.result("cert")
+    assert result["_status"] == "ok" and result["changed"], run.output[-3000:]
+    assert proxy.lost == ["Certify"] and proxy.forwarded.count("Certify") == 2
+    assert result["pem"] == client.call(ops.get_certificate(name))["pem"]
+    issued = x509.load_pem_x509_certificate(result["pem"].encode())
+    issuer = issued if provider == "selfsigned" else x509.load_pem_x509_certificate(
+        client.call(ops.get_certificate(root + "-cert"))["pem"].encode())
+    issued.verify_directly_issued_by(issuer)
+    certifies = records(env, operation="kms.certify", entity_id=name)
+    assert [r["status"] for r in certifies] == ["success"]
+    again = play(env, {"name": "again", "pkimanager.kms.kms_certificate": dict(options, timeout=30)})
+    assert not again.result("again")["changed"], again.result("again")["changed_reason"]

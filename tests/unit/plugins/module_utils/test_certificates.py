@@ -104,6 +104,10 @@ def test_a_complete_leaf_request_is_valid():
     ({"csr_content": "x"}, "csr_content is not used with provider=kms_ca"),
     ({"revocation_message": "why"}, "revocation_message is only used with state=revoked or state=absent"),
     ({"subject_alt_names": ["www.example.test"]}, "needs one of the type prefixes"),
+    ({"name": "www-cert\n"}, "name must be 1 to 128 characters"),
+    ({"keypair": ""}, "keypair: name must be 1 to 128 characters"),
+    ({"issuer": "root\n"}, "issuer: name must be 1 to 128 characters"),
+    ({"issuer": '["_cert"]'}, "issuer: name must be 1 to 128 characters"),
 ])
 def test_refused_options_say_why(options, fragment):
     problems = certs.validate(dict(PRESENT, **options))
@@ -160,6 +164,19 @@ def test_leaf_defaults_to_no_ca_and_no_key_usage():
     assert content["basic_constraints"]["ca"] is False
     assert content["key_usage"] == [] and content["key_usage_critical"] is None
     assert content["subject"] == {"CN": "www.example.test"}
+
+
+@pytest.mark.parametrize("provider, constraints, days", [
+    ("selfsigned", None, 3650), ("selfsigned", {"ca": False}, 365), ("kms_ca", None, 365),
+    ("kms_ca", {"ca": True}, 3650),
+])
+def test_default_validity_is_ca_sized_for_a_ca_only(provider, constraints, days):
+    """validity_days unset: ten years for a CA, one for anything else (issued ones are capped by
+    their issuer's remaining validity; tests/integration/test_kms_certificate.py shows it)."""
+    params = dict(PRESENT, provider=provider, basic_constraints=constraints, validity_days=None,
+                  issuer=None if provider == "selfsigned" else "root")
+    assert certs.validate(params) == []
+    assert certs.default_validity_days(certs.requested_content(params)[0]) == days
 
 
 def test_names_are_matched_without_case_and_deduplicated():
@@ -290,3 +307,14 @@ def test_facts_have_no_private_material_and_iso_dates(key):
     assert shown["basic_constraints"] == {"ca": True, "path_length": 0, "critical": True}
     assert shown["not_after"].endswith("Z") and len(shown["fingerprint_sha256"].split(":")) == 32
     assert shown["pem"].startswith("-----BEGIN CERTIFICATE-----") and "PRIVATE" not in str(shown)
+
+
+@pytest.mark.parametrize("value", ["fault\ninjected.example", "Evil\x00Corp", "tab\there", "del\x7f", "c1\x85"])
+def test_subject_values_with_control_characters_are_refused(value):
+    """A newline or NUL in a subject would be issued as is and confuse every reader of it."""
+    problems = certs.subject_problems({"CN": value})
+    assert problems and "control characters" in problems[0]
+
+
+def test_subject_values_with_ordinary_unicode_pass():
+    assert certs.subject_problems({"CN": "Zürich Root CA", "O": "Ōkami & Co., Ltd."}) == []

@@ -26,7 +26,7 @@ def test_goal_reached_only_in_the_target_states(operation, reached):
         assert operation.achieved(attributes) is (state in reached), state
 
 
-@pytest.mark.parametrize("operation", [ops.create_key_pair(2048, private_key_id="k"), ops.get_attributes("k"),
+@pytest.mark.parametrize("operation", [ops.create_key_pair(2048), ops.get_attributes("k"),
                                        ops.locate(object_type="PrivateKey")])
 def test_other_operations_are_never_settled_by_reading_state(operation):
     assert operation.achieved is None and operation.settled is None

@@ -18,7 +18,8 @@ def test_accepted_names(name):
     assert kms_keypair.validate(dict(BASE, name=name)) == []
 
 
-@pytest.mark.parametrize("name", ["", " ", "-lead", "_sk", "with space", "A" * 129, '["tag"]', "a/b"])
+@pytest.mark.parametrize("name", ["", " ", "-lead", "_sk", "with space", "A" * 129, '["tag"]', "a/b", "a\n", "\na",
+                                  "caf\u00e9", None])
 def test_refused_names_say_what_is_accepted(name):
     problems = kms_keypair.validate(dict(BASE, name=name))
     assert len(problems) == 1 and "1 to 128 characters" in problems[0] and repr(name) in problems[0]
