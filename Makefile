@@ -95,3 +95,10 @@ lint demo: collections-deps
 # The role's Molecule scenario against this machine's engine (host networking, 127.0.0.1).
 molecule: venv collection collections-deps docker
 	cd roles/kms_server && $(BIN)/molecule test
+
+# The property-based tests of the TTLV codec and the response parsers at 10,000 examples per
+# property (make unit runs 200); see tests/unit/plugins/module_utils/test_codec_properties.py.
+.PHONY: fuzz
+fuzz: venv collection
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/unit/plugins/module_utils/test_codec_properties.py \
+	  --hypothesis-show-statistics $(PYTEST_ARGS)
