@@ -28,6 +28,7 @@ from ansible_collections.pkimanager.kms.plugins.module_utils.connection import (
 )
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
 from ansible_collections.pkimanager.kms.plugins.module_utils.operations import REVOCATION_REASONS
+from ansible_collections.pkimanager.kms.plugins.module_utils.redaction import redact
 
 # KMIP operations that change the KMS: once one has succeeded, the run has changed something,
 # and any later failure says so (see KmsModule.outcome).
@@ -111,10 +112,15 @@ class KmsModule(AnsibleModule):
         self.fail_json(msg=str(error), kms_error=error.to_dict(), **result)
 
     def fail_json(self, msg, **kwargs):
-        """AnsibleModule.fail_json, with :attr:`outcome` in the result (``kwargs`` win)."""
+        """AnsibleModule.fail_json, with :attr:`outcome` in the result (``kwargs`` win).
+
+        The message is redacted for every rendering of the API key (no_log only masks the
+        raw value), whatever produced it: the last line of defence for an error text that
+        quoted a credential."""
         result = dict(getattr(self, "outcome", None) or {})
         result.update(kwargs)
-        super(KmsModule, self).fail_json(msg=msg, **result)
+        secrets = [getattr(self, "params", {}).get("api_key")]
+        super(KmsModule, self).fail_json(msg=redact(msg, secrets), **result)
 
     def exit_with(self, run):
         """``exit_json(**run())``: a failure anywhere in ``run`` ends the module with a one-line
