@@ -780,7 +780,7 @@ def test_server_killed_and_restarted_in_the_middle_of_twenty_key_pairs(fresh_kms
     """20 hosts each make the key pair of their name, four at a time; once five pairs exist
     the server gets SIGKILL, and starts again 2 s later on the same data. Calls caught by
     the outage fail cleanly and audited; the rerun completes; the KMS holds exactly the 20
-    pairs, each with one successful create record, and the chain verifies."""
+    pairs, none created twice, and the chain verifies."""
     server = fresh_kms_server
     names = ["restart-%02d" % index for index in range(PAIRS)]
     env = {"KMS_URL": server.url, "KMS_AUDIT_LOG": str(tmp_path / "audit.db")}
@@ -814,8 +814,14 @@ def test_server_killed_and_restarted_in_the_middle_of_twenty_key_pairs(fresh_kms
         assert len(client.call(ops.locate(object_type="PublicKey"))) == PAIRS
     finally:
         client.transport.close()
+    # One successful create record per pair; the only exception is a pair whose create the
+    # server committed just before SIGKILL took its answer (and every retry) away: that
+    # create is audited as failed in the first run, and the rerun finds the pair.
     creates = sorted(r["entity_id"] for r in _creates(env["KMS_AUDIT_LOG"]))
-    assert creates == names, "not one successful create record per pair: %s" % creates
+    assert len(creates) == len(set(creates)), "a pair was created twice: %s" % creates
+    missing = [name for name in names if name not in creates]
+    assert all(first_results[name]["_status"] == "failed" for name in missing), (
+        "pairs without a successful create record that the first run did not fail: %s" % missing)
     rows = audit_rows(env["KMS_AUDIT_LOG"])
     for name, result in sorted(first_results.items()):
         if result["_status"] == "failed":
