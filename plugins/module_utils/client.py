@@ -122,10 +122,6 @@ class KmsClient:
             results.append(BatchResult(op, value=value))
         return results
 
-    def version(self):
-        """The server's version string, e.g. ``5.28.0 (OpenSSL 3.6.3-non-FIPS)``."""
-        return self.transport.get_json("/version", "version")
-
     def health(self):
         return self.transport.get_json("/health", "health")
 

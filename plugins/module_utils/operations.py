@@ -194,15 +194,6 @@ def create_key_pair(size, private_key_id=None, tags=(), activate=True):
                      achieved=achieved if private_key_id else None, settled_result=settled_result)
 
 
-def rekey_key_pair(private_key_id):
-    """ReKeyKeyPair: a new pair replacing ``private_key_id``; returns both new ids."""
-    def parse(payload):
-        return {"private_key_id": payload.require("PrivateKeyUniqueIdentifier", types=ttlv.TEXT_STRING).value,
-                "public_key_id": payload.require("PublicKeyUniqueIdentifier", types=ttlv.TEXT_STRING).value}
-    return Operation("ReKeyKeyPair", [_uid(_check_id(private_key_id), "PrivateKeyUniqueIdentifier")],
-                     parse, private_key_id, "key_pair")
-
-
 def activate(object_id):
     """Activate a PreActive object (Certify and Sign need Active keys)."""
     return Operation("Activate", [_uid(_check_id(object_id))], _parse_uid, object_id,
@@ -428,29 +419,3 @@ def unlink_certificate(public_key_id):
         _uid(_check_id(public_key_id)),
         ttlv.structure("CurrentAttribute", [link("CertificateLink", "")]),
     ], _parse_uid, public_key_id, "public_key")
-
-
-def import_certificate(der, certificate_id="", tags=(), replace_existing=False):
-    """Import an X.509 certificate (DER); ``certificate_id`` "" lets the server pick."""
-    attrs = ttlv.structure("Attributes", [ttlv.enumeration("ObjectType", "Certificate"), tags_attribute(tags)])
-    return Operation("Import", [
-        _uid(certificate_id),
-        ttlv.enumeration("ObjectType", "Certificate"),
-        ttlv.boolean("ReplaceExisting", bool(replace_existing)),
-        attrs,
-        ttlv.structure("Certificate", [ttlv.enumeration("CertificateType", "X509"),
-                                       ttlv.byte_string("CertificateValue", der)]),
-    ], _parse_uid, certificate_id or None, "certificate")
-
-
-# -- server ----------------------------------------------------------------------------
-
-def query():
-    """Query the server's supported operations and object types."""
-    def parse(payload):
-        enumeration = (ttlv.ENUMERATION, ttlv.TEXT_STRING)
-        return {"operations": [n.value for n in ttlv.vector_items(payload, "Operation", types=enumeration)],
-                "object_types": [n.value for n in ttlv.vector_items(payload, "ObjectType", types=enumeration)],
-                "vendor_identification": payload.get("VendorIdentification", types=ttlv.TEXT_STRING)}
-    return Operation("Query", [ttlv.enumeration("QueryFunction", name) for name in (
-        "QueryOperations", "QueryObjects", "QueryServerInformation")], parse, None, "server")

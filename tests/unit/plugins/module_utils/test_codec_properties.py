@@ -272,7 +272,6 @@ def _der_samples():
 SPKI_DER, CERT_DER = _der_samples()
 IDS = st.one_of(st.sampled_from(["k", "pair-1", "3f2a"]), st.text(max_size=10))
 UID = st.builds(ttlv.text_string, st.just("UniqueIdentifier"), IDS)
-ENUMS = VALUES[ttlv.ENUMERATION]
 
 
 def _named(tag, strategy):
@@ -318,9 +317,6 @@ PARSERS = {
     "create_key_pair": (ops.create_key_pair(2048, "k"), _answer(
         st.builds(ttlv.text_string, st.just("PrivateKeyUniqueIdentifier"), IDS),
         st.builds(ttlv.text_string, st.just("PublicKeyUniqueIdentifier"), IDS))),
-    "rekey_key_pair": (ops.rekey_key_pair("k"), _answer(
-        st.builds(ttlv.text_string, st.just("PrivateKeyUniqueIdentifier"), IDS),
-        st.builds(ttlv.text_string, st.just("PublicKeyUniqueIdentifier"), IDS))),
     "get_public_key": (ops.get_public_key("k"), _answer(
         UID, st.just(ttlv.enumeration("ObjectType", "PublicKey")),
         st.just(ttlv.structure("Object", [ttlv.structure("KeyBlock", [
@@ -334,10 +330,6 @@ PARSERS = {
     "locate": (ops.locate(object_type="PrivateKey"), st.lists(IDS, max_size=4).map(
         lambda ids: ttlv.structure("ResponsePayload", [ttlv.integer("LocatedItems", len(ids))]
                                    + _id_list("UniqueIdentifier", ids)))),
-    "query": (ops.query(), st.tuples(st.lists(ENUMS, max_size=3), st.lists(ENUMS, max_size=3), IDS).map(
-        lambda parts: ttlv.structure("ResponsePayload", [ttlv.enumeration("Operation", v) for v in parts[0]]
-                                     + [ttlv.enumeration("ObjectType", v) for v in parts[1]]
-                                     + [ttlv.text_string("VendorIdentification", parts[2])]))),
 }
 # Tags the parsers read: random payloads are made of these, at any type and nesting.
 PARSER_TAGS = st.sampled_from([
@@ -345,7 +337,7 @@ PARSER_TAGS = st.sampled_from([
     "Certificate", "KeyBlock", "KeyValue", "KeyMaterial", "CertificateValue", "Attributes", "ObjectType",
     "State", "CryptographicAlgorithm", "CryptographicLength", "ActivationDate", "DeactivationDate",
     "InitialDate", "Link", "LinkType", "LinkedObjectIdentifier", "Attribute", "VendorIdentification",
-    "AttributeName", "AttributeValue", "Operation"])
+    "AttributeName", "AttributeValue"])
 # Values of every type, small: what matters to a parser is the type, and small values keep it fast.
 SMALL_VALUES = dict(VALUES, **{
     ttlv.BIG_INTEGER: st.integers(-(1 << 70), 1 << 70),
@@ -385,13 +377,10 @@ def _is_attributes(value):
 SHAPES = {
     "uid": lambda value: isinstance(value, str),
     "create_key_pair": _is_id_pair,
-    "rekey_key_pair": _is_id_pair,
     "get_public_key": _is_material,
     "get_certificate": _is_material,
     "get_attributes": _is_attributes,
     "locate": lambda value: isinstance(value, list) and all(isinstance(v, str) for v in value),
-    "query": lambda value: (all(isinstance(v, (str, int)) for v in value["operations"] + value["object_types"])
-                            and _optional(value["vendor_identification"], str)),
 }
 
 
@@ -485,7 +474,6 @@ def _tags_answer(text):
     ("create_key_pair", ttlv.structure("P", [ttlv.structure("PrivateKeyUniqueIdentifier", []),
                                              ttlv.text_string("PublicKeyUniqueIdentifier", "p")]), "is a Structure"),
     ("locate", ttlv.structure("P", [ttlv.integer("UniqueIdentifier", 0)]), "is a Integer"),
-    ("query", ttlv.structure("P", [ttlv.structure("ObjectType", [ttlv.integer("X", 1)])]), "is a Structure"),
     ("get_certificate", ttlv.structure("P", [ttlv.integer("UniqueIdentifier", 7), ttlv.structure("Object", [
         ttlv.byte_string("CertificateValue", CERT_DER)])]), "is a Integer"),
     ("get_attributes", ttlv.structure("P", [ttlv.text_string("Attributes", "x")]), "P/Attributes is a TextString"),

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, pkimanager maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Runs pkimanager.kms.kms_keypair with the playbook and task written into its audit records."""
+"""The action of every module of the collection: meta/runtime.yml routes each module of the
+action group ``kms`` here, so its audit records name the playbook and the task."""
 
 from __future__ import absolute_import, division, print_function
 
