@@ -81,3 +81,37 @@ notes:
   - All modules of this collection belong to the action group C(pkimanager.kms.kms), so the
     connection options can be set once with C(module_defaults) and C(group/pkimanager.kms.kms).
 """
+
+    # For a module that does not talk to the KMS (pkimanager.kms.kms_audit) but belongs to the
+    # action group: pkimanager.kms.connection.ignored. The options and types of DOCUMENTATION,
+    # without defaults (options.ConnectionOptions.ignored_argument_spec). A literal: ansible-test
+    # reads doc fragments without running them.
+    IGNORED = r"""
+options:
+  kms_url:
+    description:
+      - Ignored. Accepted only so that C(module_defaults) of C(group/pkimanager.kms.kms) apply to
+        this module; ansible-core fails a module given an option it does not accept.
+    type: str
+  api_key:
+    description: Ignored, like O(kms_url).
+    type: str
+  ca_cert:
+    description: Ignored, like O(kms_url).
+    type: path
+  client_cert:
+    description: Ignored, like O(kms_url).
+    type: path
+  client_key:
+    description: Ignored, like O(kms_url).
+    type: path
+  validate_certs:
+    description: Ignored, like O(kms_url).
+    type: bool
+  timeout:
+    description: Ignored, like O(kms_url).
+    type: float
+  retries:
+    description: Ignored, like O(kms_url).
+    type: int
+"""

@@ -57,44 +57,24 @@ _raw:
   elements: str
 """
 
-import os
-
 from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 
 from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
-from ansible_collections.pkimanager.kms.plugins.module_utils.audit import (
-    AuditError,
-    AuditTrail,
-    audit_argument_spec,
-)
+from ansible_collections.pkimanager.kms.plugins.module_utils.audit import AuditTrail
 from ansible_collections.pkimanager.kms.plugins.module_utils.audited_client import audited_client
-from ansible_collections.pkimanager.kms.plugins.module_utils.connection import (
-    connection_argument_spec,
-    validate_connection_params,
-)
-from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
-
-
-def _with_env_fallbacks(direct):
-    """Fill options from the environment variables the modules' argument specs name
-    (the first one set wins), so the lookup and the modules read the same ones."""
-    options = dict(direct)
-    spec = connection_argument_spec()
-    spec.update(audit_argument_spec())
-    for option, settings in spec.items():
-        names = settings["fallback"][1] if "fallback" in settings else ()
-        if options.get(option) is None:
-            options.update((option, os.environ[name]) for name in reversed(names) if os.environ.get(name))
-    return options
+from ansible_collections.pkimanager.kms.plugins.module_utils.errors import PkiManagerError
+from ansible_collections.pkimanager.kms.plugins.module_utils.options import AuditOptions, ConnectionOptions
 
 
 class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
-        self.set_options(var_options=variables, direct=_with_env_fallbacks(kwargs))
-        params = dict((name, self.get_option(name)) for name in connection_argument_spec())
-        problems = validate_connection_params(params)
+        # The modules' environment variables, from the same option groups as their specs.
+        direct = AuditOptions.with_env(ConnectionOptions.with_env(kwargs))
+        self.set_options(var_options=variables, direct=direct)
+        params = ConnectionOptions.values(self.get_option)
+        problems = ConnectionOptions.problems(params)
         if problems:
             raise AnsibleLookupError("; ".join(problems))
         with AuditTrail(self.get_option("audit_log"), jsonl_path=self.get_option("audit_jsonl"),
@@ -105,7 +85,7 @@ class LookupModule(LookupBase):
                     return [self._read(client, name) for name in terms]
                 finally:
                     client.transport.close()
-            except (KmsError, AuditError) as error:
+            except PkiManagerError as error:
                 raise AnsibleLookupError(str(error))
 
     def _read(self, client, name):

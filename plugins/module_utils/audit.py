@@ -9,7 +9,7 @@ edit, deletion or reordering of past records must be detectable later.
 
 Public API::
 
-    class AuditError(Exception)      # any failure to open, write or read the store
+    class AuditError(PkiManagerError)  # any failure to open, write or read the store
     class AuditMirrorError(AuditError)  # the record is stored, its JSON-lines mirror line is not
     class AuditTrail:
         __init__(path=None, jsonl_path=None, operation_id=None, context=None)
@@ -25,7 +25,6 @@ Public API::
         export(dest, fmt="jsonl", **filters) -> number of rows written
         close()                      # also a context manager
     default_audit_path()             # $XDG_STATE_HOME or ~/.local/state, + pkimanager-kms/audit.db
-    audit_argument_spec()            # the audit_log / audit_jsonl module options
     scrub(value), canonical_json(record), record_hash(record)
 
 ``filters`` are the keyword filters of ``query`` without ``limit`` and ``newest_first``;
@@ -88,6 +87,7 @@ import uuid
 
 from urllib.parse import quote
 
+from ansible_collections.pkimanager.kms.plugins.module_utils.errors import PkiManagerError
 from ansible_collections.pkimanager.kms.plugins.module_utils.redaction import safe_url
 
 GENESIS_HASH = "0" * 64
@@ -105,8 +105,6 @@ EXPORT_FORMATS = ("jsonl", "csv")
 SCHEMA_VERSION = 2
 TABLE = "audit_records"
 BUSY_TIMEOUT = 30.0
-STORE_ENV = "KMS_AUDIT_LOG"
-JSONL_ENV = "KMS_AUDIT_JSONL"
 
 _TABLE_SQL = """CREATE TABLE %%s (
         record_id INTEGER PRIMARY KEY,
@@ -142,7 +140,7 @@ _ISO_8601 = re.compile(
     r"\s*(Z|[+-]\d{2}:?\d{2})?$", re.IGNORECASE)
 
 
-class AuditError(Exception):
+class AuditError(PkiManagerError):
     """The audit store could not be opened, written or read; the message names the path."""
 
 
@@ -160,22 +158,6 @@ def default_audit_path():
     if not os.path.isabs(state_home):
         state_home = os.path.join(os.path.expanduser("~"), ".local", "state")
     return os.path.join(state_home, "pkimanager-kms", "audit.db")
-
-
-def audit_argument_spec():
-    """Argument spec of the audit_log / audit_jsonl options (a new dict each call)."""
-    # Imported here so that the writer itself needs nothing beyond the standard library.
-    from ansible.module_utils.basic import env_fallback
-    return dict(
-        audit_log=dict(type="path", fallback=(env_fallback, [STORE_ENV])),
-        audit_jsonl=dict(type="path", fallback=(env_fallback, [JSONL_ENV])),
-    )
-
-
-def audit_context_argument_spec():
-    """Argument spec of audit_context: where a module run comes from, which the
-    collection's action plugins fill in from the running play."""
-    return dict(audit_context=dict(type="dict", options=dict(playbook=dict(type="str"), task=dict(type="str"))))
 
 
 @functools.lru_cache(maxsize=1024)

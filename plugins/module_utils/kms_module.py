@@ -14,20 +14,11 @@ __metaclass__ = type
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.pkimanager.kms.plugins.module_utils.audit import (
-    AuditError,
-    AuditTrail,
-    audit_argument_spec,
-    audit_context_argument_spec,
-)
+from ansible_collections.pkimanager.kms.plugins.module_utils.audit import AuditError, AuditTrail
 from ansible_collections.pkimanager.kms.plugins.module_utils.audited_client import audited_client
-from ansible_collections.pkimanager.kms.plugins.module_utils.connection import (
-    CONNECTION_REQUIRED_TOGETHER,
-    connection_argument_spec,
-    validate_connection_params,
-)
-from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
+from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError, PkiManagerError
 from ansible_collections.pkimanager.kms.plugins.module_utils.operations import REVOCATION_REASONS
+from ansible_collections.pkimanager.kms.plugins.module_utils.options import AuditOptions, ConnectionOptions
 from ansible_collections.pkimanager.kms.plugins.module_utils.redaction import redact
 
 # KMIP operations that change the KMS: once one has succeeded, the run has changed something,
@@ -58,13 +49,13 @@ class KmsModule(AnsibleModule):
 
     def __init__(self, argument_spec, validate=None, **kwargs):
         self.outcome = {}
-        spec = connection_argument_spec()
-        spec.update(audit_argument_spec())
-        spec.update(audit_context_argument_spec())
+        spec = dict(ConnectionOptions.argument_spec(), **AuditOptions.argument_spec())
+        spec.update(AuditOptions.context_argument_spec())
         spec.update(argument_spec)
-        kwargs["required_together"] = list(kwargs.get("required_together", [])) + CONNECTION_REQUIRED_TOGETHER
+        kwargs["required_together"] = list(kwargs.get("required_together", [])) + ConnectionOptions.REQUIRED_TOGETHER
         super(KmsModule, self).__init__(argument_spec=spec, **kwargs)
-        problems = validate_connection_params(self.params) + list(validate(self.params) if validate else [])
+        problems = (ConnectionOptions.problems(self.params) + AuditOptions.problems(self.params)
+                    + list(validate(self.params) if validate else []))
         if problems:
             self.fail_json(msg="Invalid arguments: " + "; ".join(problems))
         self._client = None
@@ -124,12 +115,16 @@ class KmsModule(AnsibleModule):
 
     def exit_with(self, run):
         """``exit_json(**run())``: a failure anywhere in ``run`` ends the module with a one-line
-        message instead of a traceback -- a KmsError with its reason, and anything else
-        (a bug, an answer no check foresaw) as a KmsError too, with the type it had."""
+        message instead of a traceback -- a KmsError with its reason (and ``kms_error``), any
+        other error of the collection (PkiManagerError: audit store, TTLV codec) with its
+        message, and anything else (a bug, an answer no check foresaw) as a KmsError too,
+        with the type it had."""
         try:
             result = run()
         except KmsError as error:
             self.fail_kms(error)
+        except PkiManagerError as error:
+            self.fail_json(msg=" ".join(str(error).split()))
         except Exception as exc:
             self.fail_kms(KmsError("unexpected %s: %s" % (type(exc).__name__, " ".join(str(exc).split())[:500]),
                                    reason="General_Failure"))

@@ -40,6 +40,8 @@ import datetime
 import re
 import reprlib
 
+from ansible_collections.pkimanager.kms.plugins.module_utils.errors import PkiManagerError
+
 STRUCTURE = "Structure"
 INTEGER = "Integer"
 LONG_INTEGER = "LongInteger"
@@ -76,8 +78,9 @@ _REPR.maxother = _SHOWN
 _REPR.maxlong = _SHOWN
 
 
-class TTLVError(ValueError):
-    """Input that is not valid TTLV (wrong shape, type or range), with where it was found."""
+class TTLVError(PkiManagerError, ValueError):
+    """Input that is not valid TTLV (wrong shape, type or range), with where it was found.
+    (A ValueError too, as it has always been.)"""
 
 
 def _show(value):

@@ -24,12 +24,13 @@ description:
     reset to 0 while it holds records) is damaged. O(action=verify) reports it with
     RV(valid=false) and RV(problem); the other actions fail naming the problem; nothing is
     re-created or read as empty.
-  - The connection options (O(kms_url), O(api_key), ...) are accepted and ignored, so that
-    C(module_defaults) of C(group/pkimanager.kms.kms) apply to this module as well.
+  - The connection options (O(kms_url), O(api_key), ...) and O(audit_jsonl) are accepted only so
+    that C(module_defaults) of C(group/pkimanager.kms.kms) apply to this module as well; they are
+    ignored.
 author:
   - pkimanager maintainers (@pkimanager)
 extends_documentation_fragment:
-  - pkimanager.kms.connection
+  - pkimanager.kms.connection.ignored
   - pkimanager.kms.audit
   - ansible.builtin.files
 attributes:
@@ -40,11 +41,12 @@ attributes:
     support: none
     description: The exported file is not shown as a diff; RV(rows) says how many records it holds.
 options:
-  kms_url:
+  audit_jsonl:
     description:
-      - Ignored; this module reads the local audit store and does not talk to the KMS.
-    type: str
-    required: false
+      - Ignored; this module reads O(audit_log) only, never the JSON-lines mirror. Accepted only so
+        that C(module_defaults) of C(group/pkimanager.kms.kms) apply to this module.
+      - To write the mirror again from the store, use O(action=export) with O(format=jsonl).
+    type: path
   action:
     description:
       - V(query) returns the matching records in RV(records).
@@ -366,18 +368,18 @@ from ansible_collections.pkimanager.kms.plugins.module_utils.audit import (
     STATUSES,
     AuditError,
     AuditTrail,
-    audit_argument_spec,
 )
-from ansible_collections.pkimanager.kms.plugins.module_utils.connection import connection_argument_spec
+from ansible_collections.pkimanager.kms.plugins.module_utils.options import AuditOptions, ConnectionOptions
 
 FILTERS = FILTER_COLUMNS + ("since", "until")
 EXPORT_MODE = 0o600
 
 
 def argument_spec():
-    # The connection options are accepted (and ignored) for module_defaults of the action group.
-    spec = connection_argument_spec()
-    spec["kms_url"]["required"] = False
+    # The connection options and audit_jsonl are accepted (and ignored) for module_defaults of
+    # the action group: ansible-core fails a module given an option it does not take.
+    spec = ConnectionOptions.ignored_argument_spec()
+    spec.update(AuditOptions.argument_spec())
     spec.update(
         action=dict(type="str", choices=["query", "verify", "export", "summary"], default="query"),
         operation=dict(type="str"),
@@ -393,7 +395,6 @@ def argument_spec():
         format=dict(type="str", choices=list(EXPORT_FORMATS), default="jsonl"),
         fail_on_broken=dict(type="bool", default=False),
     )
-    spec.update(audit_argument_spec())
     return spec
 
 

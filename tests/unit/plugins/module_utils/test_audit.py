@@ -36,7 +36,6 @@ from ansible_collections.pkimanager.kms.plugins.module_utils.audit import (
     AuditError,
     AuditMirrorError,
     AuditTrail,
-    audit_argument_spec,
     canonical_json,
     default_audit_path,
     record_hash,
@@ -495,14 +494,6 @@ def test_default_path_follows_xdg_state_home(monkeypatch, tmp_path):
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
     assert default_audit_path() == str(tmp_path / "state" / "pkimanager-kms" / "audit.db")
     assert AuditTrail().path == default_audit_path()
-
-
-def test_argument_spec_uses_the_environment():
-    spec = audit_argument_spec()
-    assert sorted(spec) == ["audit_jsonl", "audit_log"]
-    assert spec["audit_log"]["type"] == "path" and spec["audit_log"]["fallback"][1] == ["KMS_AUDIT_LOG"]
-    assert spec["audit_jsonl"]["fallback"][1] == ["KMS_AUDIT_JSONL"]
-    assert audit_argument_spec() is not spec
 
 
 @pytest.fixture

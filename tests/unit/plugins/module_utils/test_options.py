@@ -1,0 +1,140 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, pkimanager maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The option groups: one spec, one set of environment variables and one set of checks,
+shared by the modules, the lookup and the transport; and the one error base."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import pytest
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.pkimanager.kms.plugins.module_utils import errors, transport
+from ansible_collections.pkimanager.kms.plugins.module_utils.audit import AuditError, AuditMirrorError
+from ansible_collections.pkimanager.kms.plugins.module_utils.connection import validate_connection_params
+from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError, PkiManagerError
+from ansible_collections.pkimanager.kms.plugins.module_utils.kms_module import KmsModule
+from ansible_collections.pkimanager.kms.plugins.module_utils.options import AuditOptions, ConnectionOptions
+from ansible_collections.pkimanager.kms.plugins.module_utils.transport import KmsTransport
+from ansible_collections.pkimanager.kms.plugins.module_utils.ttlv import TTLVError
+
+URL = "https://kms.example.test:9998"
+
+
+def test_connection_spec_falls_back_to_the_environment_variables_of_the_group():
+    spec = ConnectionOptions.argument_spec()
+    assert sorted(spec) == ["api_key", "ca_cert", "client_cert", "client_key", "kms_url", "retries", "timeout",
+                            "validate_certs"]
+    assert spec["kms_url"]["fallback"][1] == ["KMS_URL", "COSMIAN_KMS_SERVER_URL"]
+    assert spec["api_key"]["fallback"][1] == ["KMS_API_KEY", "COSMIAN_KMS_API_KEY"]
+    assert spec["api_key"]["no_log"] is True and spec["kms_url"]["required"] is True
+    assert ConnectionOptions.argument_spec() is not spec
+
+
+def test_audit_spec_uses_the_environment():
+    spec = AuditOptions.argument_spec()
+    assert sorted(spec) == ["audit_jsonl", "audit_log"]
+    assert spec["audit_log"]["type"] == "path" and spec["audit_log"]["fallback"][1] == ["KMS_AUDIT_LOG"]
+    assert spec["audit_jsonl"]["fallback"][1] == ["KMS_AUDIT_JSONL"]
+    assert AuditOptions.argument_spec() is not spec
+    context = AuditOptions.context_argument_spec()["audit_context"]
+    assert context["type"] == "dict" and sorted(context["options"]) == ["playbook", "task"]
+
+
+def test_ignored_connection_options_keep_names_and_types_but_no_default_or_fallback():
+    spec, ignored = ConnectionOptions.argument_spec(), ConnectionOptions.ignored_argument_spec()
+    assert sorted(ignored) == sorted(spec)
+    for name, settings in ignored.items():
+        assert settings["type"] == spec[name]["type"]
+        assert not set(settings) & {"required", "default", "fallback"}
+    assert ignored["api_key"]["no_log"] is True
+
+
+@pytest.mark.parametrize("group, environ, given, expected", [
+    (ConnectionOptions, {"KMS_URL": "http://a", "COSMIAN_KMS_SERVER_URL": "http://b"}, {}, {"kms_url": "http://a"}),
+    (ConnectionOptions, {"COSMIAN_KMS_SERVER_URL": "http://b"}, {}, {"kms_url": "http://b"}),
+    (ConnectionOptions, {"KMS_URL": "", "COSMIAN_KMS_SERVER_URL": "http://b"}, {}, {"kms_url": "http://b"}),
+    (ConnectionOptions, {"KMS_URL": "http://a"}, {"kms_url": "http://given"}, {"kms_url": "http://given"}),
+    (ConnectionOptions, {"KMS_URL": "http://a"}, {"kms_url": None}, {"kms_url": "http://a"}),
+    (ConnectionOptions, {"COSMIAN_KMS_API_KEY": "k"}, {}, {"api_key": "k"}),
+    (ConnectionOptions, {"KMS_AUDIT_LOG": "/x"}, {}, {}),
+    (AuditOptions, {"KMS_AUDIT_LOG": "/x", "KMS_AUDIT_JSONL": "/y"}, {}, {"audit_log": "/x", "audit_jsonl": "/y"}),
+])
+def test_with_env_fills_unset_options_of_its_group_only(group, environ, given, expected):
+    assert group.with_env(given, environ=environ) == expected
+
+
+def test_with_env_reads_the_process_environment(monkeypatch):
+    monkeypatch.setenv("KMS_URL", "http://from-env")
+    assert ConnectionOptions.with_env({"type": "certificate"}) == {"type": "certificate", "kms_url": "http://from-env"}
+
+
+def test_setting_problems_name_every_bad_value():
+    problems = ConnectionOptions.setting_problems(dict(kms_url="ftp://x", api_key="a b", client_key="/k",
+                                                       timeout=0, retries=0))
+    named = [problem.split(" ")[0] for problem in problems]
+    assert named == ["kms_url", "api_key", "client_key", "timeout", "retries"]
+    assert ConnectionOptions.setting_problems(dict(kms_url=URL)) == []
+
+
+def test_file_problems_are_part_of_the_checks_but_not_of_the_settings(tmp_path):
+    params = dict(kms_url=URL, ca_cert=str(tmp_path / "missing.pem"))
+    assert ConnectionOptions.setting_problems(params) == []
+    assert ConnectionOptions.problems(params) == ["ca_cert %s does not exist" % params["ca_cert"]]
+    assert ConnectionOptions.problems(dict(params, validate_certs=False)) == []
+    assert validate_connection_params == ConnectionOptions.problems
+    assert AuditOptions.problems({"audit_log": "/x"}) == []
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"retries": 0}, "retries is the number of attempts and must be at least 1, got 0"),
+    ({"timeout": -1}, "timeout must be a positive number of seconds, got -1"),
+    ({"client_key": "/k"}, "client_key needs client_cert"),
+])
+def test_the_transport_runs_the_same_checks_with_the_same_words(kwargs, message):
+    params = dict(kms_url=URL, **kwargs)
+    assert ConnectionOptions.setting_problems(params) == [message]
+    with pytest.raises(KmsError) as caught:
+        KmsTransport(URL, **kwargs)
+    assert (caught.value.message, caught.value.reason) == (message, "Request_Not_Sent")
+
+
+def test_every_error_of_the_collection_has_one_base():
+    for kind in (KmsError, TTLVError, AuditError, AuditMirrorError):
+        assert issubclass(kind, PkiManagerError)
+    assert issubclass(TTLVError, ValueError)  # as before: callers catching ValueError still do
+
+
+def test_the_reason_tables_live_with_the_error_and_the_transport_reads_them():
+    assert transport.parse_reason is errors.parse_reason
+    assert transport.KMIP_REASONS is errors.KMIP_REASONS and transport.PREFIX_REASONS is errors.PREFIX_REASONS
+    assert errors.parse_reason(404, "Item_Not_Found: no x") == ("Item_Not_Found", "no x")
+    assert errors.parse_reason(422, "ItemNotFound: gone") == ("Item_Not_Found", "gone")
+
+
+def _raising(error):
+    def run():
+        raise error
+    return run
+
+
+@pytest.mark.parametrize("error, msg, kms_error", [
+    (KmsError("no object web", reason="Item_Not_Found", operation="Get", object_id="web"),
+     "Get on 'web' failed: Item_Not_Found: no object web", "Item_Not_Found"),
+    (AuditError("audit store /x is not writable:\n  disk full"), "audit store /x is not writable: disk full", None),
+    (TTLVError("Integer must be\tan integer"), "Integer must be an integer", None),
+    (RuntimeError("a bug"), "General_Failure: unexpected RuntimeError: a bug", "General_Failure"),
+])
+def test_exit_with_catches_the_base_once(monkeypatch, error, msg, kms_error):
+    """Any error of the collection ends the module with its one-line message; a KmsError
+    keeps its kms_error, and anything else is a General_Failure."""
+    seen = {}
+    monkeypatch.setattr(AnsibleModule, "fail_json", lambda self, msg, **kwargs: seen.update(msg=msg, **kwargs))
+    monkeypatch.setattr(AnsibleModule, "exit_json", lambda self, **kwargs: seen.update(exited=True))
+    module = KmsModule.__new__(KmsModule)
+    module.params, module.outcome = {"api_key": None}, {}
+    module.exit_with(_raising(error))
+    assert seen["msg"] == msg and "exited" not in seen
+    assert (seen["kms_error"]["reason"] if "kms_error" in seen else None) == kms_error
