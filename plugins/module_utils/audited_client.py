@@ -22,7 +22,7 @@ import re
 
 from ansible_collections.pkimanager.kms.plugins.module_utils.audit import AuditError, AuditMirrorError
 from ansible_collections.pkimanager.kms.plugins.module_utils.client import KmsClient
-from ansible_collections.pkimanager.kms.plugins.module_utils.connection import transport_from_params
+from ansible_collections.pkimanager.kms.plugins.module_utils.transport import KmsTransport
 
 MAX_LISTED_RESULTS = 50
 # KMIP operations that only read: an answer that the object does not exist is their finding.
@@ -101,5 +101,5 @@ def audited_client(params, trail, on_failure=None):
         trail.ensure_writable()
     except AuditError as exc:
         raise AuditError("The audit trail is not writable, so no KMS call was made: %s" % exc)
-    return KmsClient(transport_from_params(params),
+    return KmsClient(KmsTransport.from_params(params),
                      observer=AuditRecorder(trail, params["kms_url"], on_failure=on_failure))

@@ -22,17 +22,7 @@ except ImportError:
     HAS_REQUESTS = False
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
-# The KMIP reason tables live with KmsError; imported here, where answers are read (and where
-# tests and older callers look them up).
-from ansible_collections.pkimanager.kms.plugins.module_utils.errors import (  # noqa: F401 pylint: disable=unused-import
-    KMIP14_REASONS,
-    KMIP_REASONS,
-    MESSAGE_LIMIT,
-    PREFIX_REASONS,
-    KmsError,
-    excerpt as _excerpt,
-    parse_reason,
-)
+from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError, excerpt as _excerpt, parse_reason
 from ansible_collections.pkimanager.kms.plugins.module_utils.options import ConnectionOptions
 from ansible_collections.pkimanager.kms.plugins.module_utils.redaction import redact, safe_url
 
@@ -107,6 +97,14 @@ class KmsTransport:
         self._session.headers["Accept"] = "application/json"
         if api_key:
             self._session.headers["Authorization"] = "Bearer %s" % api_key
+
+    @classmethod
+    def from_params(cls, params):
+        """A transport configured from the shared connection options (options.ConnectionOptions)."""
+        return cls(params["kms_url"], api_key=params.get("api_key"), ca_cert=params.get("ca_cert"),
+                   client_cert=params.get("client_cert"), client_key=params.get("client_key"),
+                   validate_certs=params.get("validate_certs", True), timeout=params.get("timeout", 30.0),
+                   retries=params.get("retries", 3))
 
     def __repr__(self):
         return "KmsTransport(url=%r, auth=%r, verify=%r, client_cert=%r, timeout=%r, retries=%r)" % (

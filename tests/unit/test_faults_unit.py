@@ -22,7 +22,7 @@ from ansible_collections.pkimanager.kms.plugins.module_utils import operations a
 from ansible_collections.pkimanager.kms.plugins.module_utils import ttlv
 from ansible_collections.pkimanager.kms.plugins.module_utils.audit import AuditError, AuditTrail
 from ansible_collections.pkimanager.kms.plugins.module_utils.client import KmsClient
-from ansible_collections.pkimanager.kms.plugins.module_utils.connection import validate_connection_params
+from ansible_collections.pkimanager.kms.plugins.module_utils.options import ConnectionOptions
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
 from ansible_collections.pkimanager.kms.plugins.module_utils.transport import KmsTransport
 
@@ -67,7 +67,7 @@ def _client(url, **options):
 
 @pytest.mark.parametrize("key", list(UNSENDABLE_KEYS.values()), ids=list(UNSENDABLE_KEYS))
 def test_a_key_a_header_cannot_carry_is_refused_by_name_and_never_shown(peer, key):
-    problems = validate_connection_params(_params(peer.url("echo"), api_key=key))
+    problems = ConnectionOptions.problems(_params(peer.url("echo"), api_key=key))
     assert len(problems) == 1 and "api_key" in problems[0], problems
     assert not secret_leaks([key], {"problem": problems[0]})
     before = len(peer.hits.get("echo", []))
@@ -120,7 +120,7 @@ def test_a_hanging_server_costs_the_timeout_per_attempt_and_says_how_many(peer):
 def test_a_missing_tls_file_is_named_before_and_at_sending(peer, tmp_path, option):
     missing = str(tmp_path / "nothing.pem")
     files = {"ca_cert": missing} if option == "ca_cert" else {"client_cert": missing, "client_key": missing}
-    problems = validate_connection_params(_params(peer.url("notfound"), **files))
+    problems = ConnectionOptions.problems(_params(peer.url("notfound"), **files))
     assert problems and option in problems[0] and missing in problems[0], problems
     with pytest.raises(KmsError) as caught:
         _client(peer.base.replace("http:", "https:") + "/notfound", **files).call(ops.get_attributes("x"))
@@ -129,7 +129,7 @@ def test_a_missing_tls_file_is_named_before_and_at_sending(peer, tmp_path, optio
 
 def test_a_password_in_the_url_never_shows_whole_or_in_part():
     url = closed_port_url().replace("http://", "http://user:%s@" % PASSWORD)
-    problems = validate_connection_params(_params(url))
+    problems = ConnectionOptions.problems(_params(url))
     assert not secret_leaks([PASSWORD, "Secr@"], {"problems": json.dumps(problems)})
     with pytest.raises(KmsError) as caught:
         _client(url).call(ops.get_attributes("x"))

@@ -47,7 +47,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
 from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
-from ansible_collections.pkimanager.kms.plugins.module_utils import transport, ttlv
+from ansible_collections.pkimanager.kms.plugins.module_utils import errors, ttlv
 from ansible_collections.pkimanager.kms.plugins.module_utils.client import KmsClient
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
 from ansible_collections.pkimanager.kms.plugins.module_utils.ttlv import TTLV, TTLVError
@@ -559,17 +559,17 @@ def test_a_batch_raises_only_kms_errors_and_answers_every_operation(answer):
 BODIES = st.one_of(
     st.none(), st.text(), st.text(alphabet=st.characters(codec="utf-8")),
     st.builds(lambda reason, sep, detail: reason + sep + detail,
-              st.sampled_from(sorted(transport.KMIP_REASONS) + sorted(transport.KMIP14_REASONS) + ["Nope", ""]),
+              st.sampled_from(sorted(errors.KMIP_REASONS) + sorted(errors.KMIP14_REASONS) + ["Nope", ""]),
               st.sampled_from([": ", ":", " : ", ":\n"]), st.text()),
-    st.builds(lambda prefix, detail: prefix[0] + detail, st.sampled_from(transport.PREFIX_REASONS), st.text()))
+    st.builds(lambda prefix, detail: prefix[0] + detail, st.sampled_from(errors.PREFIX_REASONS), st.text()))
 
 
 @PROFILE
 @given(st.one_of(st.none(), st.integers(100, 599), st.integers()), BODIES)
 def test_parse_reason_never_raises_and_names_only_known_reasons(status, body):
-    reason, message = transport.parse_reason(status, body)
-    assert reason is None or reason in transport.KMIP_REASONS
+    reason, message = errors.parse_reason(status, body)
+    assert reason is None or reason in errors.KMIP_REASONS
     assert isinstance(message, str) and message and "\n" not in message
-    assert len(message) <= transport.MESSAGE_LIMIT + 20
+    assert len(message) <= errors.MESSAGE_LIMIT + 20
     if status is not None and status >= 500:
         assert reason is None

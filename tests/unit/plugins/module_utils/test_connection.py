@@ -10,12 +10,10 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.pkimanager.kms.plugins.module_utils.connection import (
-    transport_from_params,
-    validate_connection_params,
-)
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
+from ansible_collections.pkimanager.kms.plugins.module_utils.options import ConnectionOptions
 from ansible_collections.pkimanager.kms.plugins.module_utils.redaction import redact
+from ansible_collections.pkimanager.kms.plugins.module_utils.transport import KmsTransport
 
 URL = "https://kms.example.test:9998"
 # Distinctive on both sides of the bad character, so no part of the key can slip through.
@@ -24,7 +22,7 @@ HEAD, TAIL = "k3yHeadF0a1c9", "Ta1lOfTheK3y7b"
 
 def _problems(**params):
     params.setdefault("kms_url", URL)
-    return validate_connection_params(params)
+    return ConnectionOptions.problems(params)
 
 
 def _shows_no_part_of(text, key):
@@ -54,7 +52,7 @@ def test_an_api_key_that_is_not_visible_ascii_is_refused_without_showing_it(key,
 def test_the_transport_refuses_such_a_key_as_well():
     key = HEAD + "\n" + TAIL
     with pytest.raises(KmsError) as caught:
-        transport_from_params({"kms_url": URL, "api_key": key})
+        KmsTransport.from_params({"kms_url": URL, "api_key": key})
     assert caught.value.reason == "Request_Not_Sent"
     for text in (str(caught.value), repr(caught.value), str(caught.value.to_dict())):
         assert _shows_no_part_of(text, key), text

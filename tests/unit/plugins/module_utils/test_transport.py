@@ -27,13 +27,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from ansible_collections.pkimanager.kms.plugins.module_utils import transport
-from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
-from ansible_collections.pkimanager.kms.plugins.module_utils.transport import (
-    COLLECTION_VERSION,
-    MESSAGE_LIMIT,
-    KmsTransport,
-    parse_reason,
-)
+from ansible_collections.pkimanager.kms.plugins.module_utils.errors import MESSAGE_LIMIT, KmsError, parse_reason
+from ansible_collections.pkimanager.kms.plugins.module_utils.transport import COLLECTION_VERSION, KmsTransport
 
 API_KEY = "kms-test-token-5f1c9a"
 KMIP_OK = {"tag": "GetResponse", "type": "Structure", "value": []}

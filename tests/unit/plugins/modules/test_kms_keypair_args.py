@@ -7,7 +7,7 @@ __metaclass__ = type
 
 import pytest
 
-from ansible_collections.pkimanager.kms.plugins.module_utils.connection import validate_connection_params
+from ansible_collections.pkimanager.kms.plugins.module_utils.options import ConnectionOptions
 from ansible_collections.pkimanager.kms.plugins.modules import kms_keypair
 
 BASE = {"name": "web-signing", "tags": None, "state": "present", "regenerate": "fail", "revocation_message": None}
@@ -43,9 +43,9 @@ def test_revocation_message_without_revocation_is_a_conflict():
     ({"kms_url": "http://h", "retries": 0}, "retries is the number of attempts"),
 ])
 def test_connection_checks(params, fragment):
-    problems = validate_connection_params(params)
+    problems = ConnectionOptions.problems(params)
     assert len(problems) == 1 and fragment in problems[0]
 
 
 def test_valid_connection():
-    assert validate_connection_params({"kms_url": "https://kms", "timeout": 5, "retries": 1}) == []
+    assert ConnectionOptions.problems({"kms_url": "https://kms", "timeout": 5, "retries": 1}) == []
