@@ -27,7 +27,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.pkimanager.kms.plugins.module_utils import audit as audit_module
+from ansible_collections.pkimanager.kms.plugins.module_utils import audit_reader
 from ansible_collections.pkimanager.kms.plugins.module_utils.audit import (
     GENESIS_HASH,
     RECORD_FIELDS,
@@ -739,7 +739,7 @@ def test_a_store_on_a_read_only_file_system_is_read_as_immutable(tmp_path, monke
     with AuditTrail(store) as audit:
         fill(audit, 3)
     assert not os.path.exists(store + "-wal")
-    monkeypatch.setattr(audit_module, "_on_read_only_file_system", lambda path: True)
+    monkeypatch.setattr(audit_reader, "_on_read_only_file_system", lambda path: True)
     with AuditTrail(store) as reader:
         assert reader.verify()["valid"] and reader.verify()["records"] == 3
         assert len(reader.query()) == 3 and reader.summary()["total"] == 3
