@@ -15,18 +15,17 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import datetime
-import json
 import re
 
-from ansible_collections.pkimanager.kms.plugins.module_utils import ttlv
+from ansible_collections.pkimanager.kms.plugins.module_utils import key_specs, ttlv
+from ansible_collections.pkimanager.kms.plugins.module_utils.kmip_attributes import (  # noqa: F401  pylint: disable=W0611
+    ATTRIBUTE_REFERENCES, VENDOR_ID, link, parse_attributes, tags_attribute, vendor_attribute)
+from ansible_collections.pkimanager.kms.plugins.module_utils.key_specs import (  # noqa: F401  pylint: disable=W0611
+    KEY_TYPES, PRIVATE_RSA_USAGE, PUBLIC_RSA_USAGE, RSA_SIZES)
+from ansible_collections.pkimanager.kms.plugins.module_utils.kmip_operation import (  # noqa: F401  pylint: disable=W0611
+    Operation, _check_id, _parse_uid, _uid)
 from ansible_collections.pkimanager.kms.plugins.module_utils.pem import der_to_pem
 
-VENDOR_ID = "cosmian"
-RSA_SIZES = (2048, 3072, 4096)
-# KMIP CryptographicUsageMask bits: Sign|Decrypt|UnwrapKey|DeriveKey|KeyAgreement for the
-# private half, Verify|Encrypt|WrapKey|DeriveKey|KeyAgreement for the public half.
-PRIVATE_RSA_USAGE = 0x0001 | 0x0008 | 0x0020 | 0x0200 | 0x0800
-PUBLIC_RSA_USAGE = 0x0002 | 0x0004 | 0x0010 | 0x0200 | 0x0800
 # KMIP object states: usable (Certify and Sign need Active), and revoked.
 ACTIVE_STATES = ("PreActive", "Active")
 REVOKED_STATES = ("Deactivated", "Compromised")
@@ -42,71 +41,7 @@ _SUBJECT_TO_PART = {"CN": "Cn", "O": "O", "OU": "Ou", "emailAddress": "Email", "
                     "ST": "St", "L": "L"}
 
 
-class Operation:
-    """One KMIP operation: what to send and how to read the answer.
-
-    ``object_id`` and ``entity_type`` name what the operation is about (for errors and
-    the audit trail; a module may set a more precise ``entity_type``); ``parse``
-    receives the response payload Structure.
-
-    ``achieved`` is for lifecycle operations whose retry fails *because* an earlier attempt
-    worked: a request that timed out (or got a 5xx) may still have run on the server, and a
-    second Revoke or Destroy then gets Item_Not_Found, a second Activate
-    Wrong_Key_Lifecycle_State. It is a predicate over the object's attributes (None when the
-    object is gone) saying the operation's goal is reached; the client asks GetAttributes
-    before it reports such an error (see KmsClient.call). ``settled`` records that it did.
-    A create under a chosen id is settled the same way: its retry is refused with
-    Object_Already_Exists, and ``achieved`` then checks that the object is the one this
-    request asked for. ``settled_result`` turns those attributes into what ``parse`` would
-    have returned (by default the object id).
-    """
-
-    __slots__ = ("name", "payload", "parse", "object_id", "entity_type", "achieved", "settled", "settled_result")
-
-    def __init__(self, name, children, parse, object_id=None, entity_type="object", achieved=None,
-                 settled_result=None):
-        self.name = name
-        self.payload = ttlv.structure(name, children)
-        self.parse = parse
-        self.object_id = object_id
-        self.entity_type = entity_type
-        self.achieved = achieved
-        self.settled = None
-        self.settled_result = settled_result or (lambda attributes: object_id)
-
-    def __repr__(self):
-        return "Operation(%s, object_id=%r)" % (self.name, self.object_id)
-
-
 # -- shared pieces ---------------------------------------------------------------------
-
-def _uid(value, tag="UniqueIdentifier"):
-    return ttlv.text_string(tag, value)
-
-
-def tags_attribute(tags):
-    """Cosmian tags: vendor attribute ``cosmian/tag`` holding the JSON array as a TextString.
-
-    (A ByteString value, or the tag ``VendorAttributes``, is silently ignored by 5.28.)
-    """
-    if not tags:
-        return None
-    return vendor_attribute("tag", ttlv.text_string("AttributeValue", json.dumps(sorted(tags))))
-
-
-def vendor_attribute(name, value_node):
-    """A KMIP 2.1 vendor attribute; Cosmian's Attributes carry them under the tag ``Attribute``."""
-    return ttlv.structure("Attribute", [
-        ttlv.text_string("VendorIdentification", VENDOR_ID),
-        ttlv.text_string("AttributeName", name),
-        value_node,
-    ])
-
-
-def link(link_type, target):
-    return ttlv.structure("Link", [ttlv.enumeration("LinkType", link_type),
-                                   ttlv.text_string("LinkedObjectIdentifier", target)])
-
 
 # The stable names modules give objects (used as their unique identifiers): safe in URLs,
 # file names and tags, and never a JSON tag array, which the server would resolve as tags.
@@ -131,29 +66,16 @@ def utc_now():
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
 
 
-def _rsa_attributes(size, object_type, usage, extra=()):
-    return ttlv.structure("PrivateKeyAttributes" if object_type == "PrivateKey" else "PublicKeyAttributes", [
-        ttlv.enumeration("CryptographicAlgorithm", "RSA"),
-        ttlv.integer("CryptographicLength", size),
-        ttlv.integer("CryptographicUsageMask", usage),
-        ttlv.enumeration("ObjectType", object_type),
-    ] + list(extra))
-
-
-def _check_id(object_id, what="unique identifier"):
-    if not isinstance(object_id, str) or not object_id:
-        raise ValueError("a non-empty %s is required" % what)
-    return object_id
-
-
-def _parse_uid(payload):
-    return payload.require("UniqueIdentifier", types=ttlv.TEXT_STRING).value
-
-
 # -- key pairs -------------------------------------------------------------------------
 
-def create_key_pair(size, private_key_id=None, tags=(), activate=True):
-    """CreateKeyPair (RSA): returns dict(private_key_id, public_key_id).
+def create_key_pair(size=None, private_key_id=None, tags=(), activate=True, key_type="rsa", curve=None,
+                    exportable=False):
+    """CreateKeyPair: returns dict(private_key_id, public_key_id).
+
+    ``key_type`` is rsa (``size`` 2048, 3072 or 4096), ec (``curve`` P-256, P-384, P-521,
+    P-224 or secp256k1), ed25519 or ed448 (see :mod:`key_specs`). Unless ``exportable``, the
+    private key is Sensitive: the server then refuses Get/Export of it (reason Sensitive),
+    while Certify and Sign still use it. (The server's own default is exportable.)
 
     ``private_key_id`` makes the server use that id, and refuse a second pair with it,
     which is what makes concurrent creation by name race-safe. With ``activate`` the keys
@@ -161,30 +83,40 @@ def create_key_pair(size, private_key_id=None, tags=(), activate=True):
 
     With a ``private_key_id``, a retry whose first attempt did create the pair (its answer
     lost) is refused with Object_Already_Exists; the client then settles it when the pair of
-    that id is the one this request describes: RSA of this size, these tags, and the
-    ActivationDate this request carried to the second (or PreActive when not activating).
-    A pair another run created has its own ActivationDate, or is not retried at all.
+    that id is the one this request describes: this type and size or curve, these tags,
+    this exportability, and the ActivationDate this request carried to the second (or
+    PreActive when not activating). A pair another run created has its own ActivationDate,
+    or is not retried at all.
     """
-    if size not in RSA_SIZES:
-        raise ValueError("RSA size must be one of %s, got %r" % (", ".join(map(str, RSA_SIZES)), size))
+    spec = key_specs.key_pair_spec(key_type, size, curve)
     activation = utc_now() if activate else None
     when = [ttlv.date_time("ActivationDate", activation)] if activate else []
-    common = ttlv.structure("CommonAttributes", [
-        ttlv.enumeration("CryptographicAlgorithm", "RSA"),
-        ttlv.integer("CryptographicLength", size),
-        tags_attribute(tags),
-    ] + when)
-    private = _rsa_attributes(size, "PrivateKey", PRIVATE_RSA_USAGE,
-                              ([_uid(private_key_id)] if private_key_id else []) + when)
-    public = _rsa_attributes(size, "PublicKey", PUBLIC_RSA_USAGE, when)
+    common = ttlv.structure("CommonAttributes", key_specs.common_attribute_nodes(spec) + [tags_attribute(tags)] + when)
+    # Sensitive belongs to the private key only: in CommonAttributes it makes the public key
+    # Sensitive too, and its Get fails.
+    private = ttlv.structure("PrivateKeyAttributes", [
+        ttlv.integer("CryptographicUsageMask", spec["private_usage"]),
+        ttlv.enumeration("ObjectType", "PrivateKey"),
+        ttlv.boolean("Sensitive", not exportable),
+        _uid(private_key_id) if private_key_id else None] + when)
+    public = ttlv.structure("PublicKeyAttributes", [
+        ttlv.integer("CryptographicUsageMask", spec["public_usage"]),
+        ttlv.enumeration("ObjectType", "PublicKey")] + when)
 
     def parse(payload):
         return {"private_key_id": payload.require("PrivateKeyUniqueIdentifier", types=ttlv.TEXT_STRING).value,
                 "public_key_id": payload.require("PublicKeyUniqueIdentifier", types=ttlv.TEXT_STRING).value}
 
     def achieved(attributes):
-        return (attributes is not None and attributes["object_type"] == "PrivateKey"
-                and attributes["algorithm"] == "RSA" and attributes["length"] == size
+        if attributes is None:
+            return False
+        described = key_specs.describe(attributes.get("algorithm"), attributes.get("length"),
+                                       attributes.get("recommended_curve"), attributes.get("sensitive"),
+                                       attributes.get("extractable"))
+        described.update((key, attributes[key]) for key in list(described) if key in attributes)
+        return (attributes["object_type"] == "PrivateKey"
+                and described["key_type"] == spec["key_type"] and described["size"] == spec["size"]
+                and described["curve"] == spec["curve"] and described["exportable"] in (None, exportable)
                 and attributes["tags"] == sorted(set(tags)) and bool(attributes["links"].get("PublicKeyLink"))
                 and (attributes["activation_date"] == activation if activate else attributes["state"] == "PreActive"))
 
@@ -192,6 +124,30 @@ def create_key_pair(size, private_key_id=None, tags=(), activate=True):
         return {"private_key_id": private_key_id, "public_key_id": attributes["links"]["PublicKeyLink"]}
     return Operation("CreateKeyPair", [common, private, public], parse, private_key_id, "key_pair",
                      achieved=achieved if private_key_id else None, settled_result=settled_result)
+
+
+def create_symmetric_key(algorithm="AES", length=256, unique_identifier=None, tags=(), activate=True,
+                         exportable=False):
+    """Create a symmetric key (AES 128/192/256 or ChaCha20 256): returns its id.
+
+    Usable to Encrypt/Decrypt and wrap keys; unless ``exportable`` it is Sensitive (Get and
+    Export of it refused, encryption with it still works).
+    """
+    algorithm, length = key_specs.symmetric_spec(algorithm, length)
+    activation = utc_now() if activate else None
+    attrs = [ttlv.enumeration("CryptographicAlgorithm", algorithm), ttlv.integer("CryptographicLength", length),
+             ttlv.integer("CryptographicUsageMask", key_specs.SYMMETRIC_USAGE),
+             ttlv.enumeration("ObjectType", "SymmetricKey"), ttlv.boolean("Sensitive", not exportable),
+             _uid(unique_identifier) if unique_identifier else None, tags_attribute(tags),
+             ttlv.date_time("ActivationDate", activation) if activate else None]
+
+    def achieved(attributes):
+        return (attributes is not None and attributes["object_type"] == "SymmetricKey"
+                and attributes["algorithm"] == algorithm and attributes["length"] == length
+                and attributes.get("exportable") in (None, exportable) and attributes["tags"] == sorted(set(tags))
+                and (attributes["activation_date"] == activation if activate else attributes["state"] == "PreActive"))
+    return Operation("Create", [ttlv.enumeration("ObjectType", "SymmetricKey"), ttlv.structure("Attributes", attrs)],
+                     _parse_uid, unique_identifier, "symmetric_key", achieved=achieved if unique_identifier else None)
 
 
 def activate(object_id):
@@ -202,20 +158,40 @@ def activate(object_id):
 
 # -- reading objects -------------------------------------------------------------------
 
+def _key_material(payload, object_type, what):
+    """The KeyMaterial bytes of the ``object_type`` key a Get answered, or TTLVError."""
+    if payload.get("ObjectType") not in (None, object_type):
+        raise ttlv.TTLVError("the object is a %.80r, not a %s" % (payload.get("ObjectType"), what))
+    key = payload.require("Object") if payload.find("Object") else payload.require(object_type)
+    material = key.path("KeyBlock", "KeyValue", "KeyMaterial")
+    if material is None or material.type != ttlv.BYTE_STRING:
+        raise ttlv.TTLVError("%s has no KeyBlock/KeyValue/KeyMaterial bytes" % key.tag)
+    return material.value
+
+
 def get_public_key(object_id):
-    """Get a public key as PEM SubjectPublicKeyInfo (KeyFormatType PKCS8 gives SPKI DER)."""
+    """Get a public key as PEM SubjectPublicKeyInfo (KeyFormatType PKCS8 gives SPKI DER); any key type."""
     def parse(payload):
-        key = payload.require("Object") if payload.find("Object") else payload.require("PublicKey")
-        material = key.path("KeyBlock", "KeyValue", "KeyMaterial")
-        if material is None or material.type != ttlv.BYTE_STRING:
-            raise ttlv.TTLVError("%s has no KeyBlock/KeyValue/KeyMaterial bytes" % key.tag)
-        if payload.get("ObjectType") not in (None, "PublicKey"):
-            raise ttlv.TTLVError("the object is a %.80r, not a public key" % (payload.get("ObjectType"),))
-        return {"object_id": payload.get("UniqueIdentifier", types=ttlv.TEXT_STRING),
-                "der": _checked_der("public_key", material.value),
-                "pem": der_to_pem("PUBLIC KEY", material.value)}
+        der = _checked_der("public_key", _key_material(payload, "PublicKey", "public key"))
+        return {"object_id": payload.get("UniqueIdentifier", types=ttlv.TEXT_STRING), "der": der,
+                "pem": der_to_pem("PUBLIC KEY", der)}
     return Operation("Get", [_uid(_check_id(object_id)), ttlv.enumeration("KeyFormatType", "PKCS8")],
                      parse, object_id, "public_key")
+
+
+def get_private_key(object_id):
+    """Get a private key as unencrypted PKCS#8 (DER, and PEM ``PRIVATE KEY``); any key type.
+
+    The server refuses it for a Sensitive key (reason Sensitive) or one not Extractable
+    (Not_Extractable), and for a revoked key. The result holds key material: keep it out
+    of logs (the audit trail drops ``der``/``pem``).
+    """
+    def parse(payload):
+        der = _checked_der("private_key", _key_material(payload, "PrivateKey", "private key"))
+        return {"object_id": payload.get("UniqueIdentifier", types=ttlv.TEXT_STRING), "der": der,
+                "pem": der_to_pem("PRIVATE KEY", der)}
+    return Operation("Get", [_uid(_check_id(object_id)), ttlv.enumeration("KeyFormatType", "PKCS8")],
+                     parse, object_id, "private_key")
 
 
 def get_certificate(object_id):
@@ -237,66 +213,13 @@ def _checked_der(kind, der):
         from cryptography.hazmat.primitives import serialization
     except ImportError:
         return der
-    load = x509.load_der_x509_certificate if kind == "certificate" else serialization.load_der_public_key
+    load = {"certificate": x509.load_der_x509_certificate, "public_key": serialization.load_der_public_key,
+            "private_key": lambda data: serialization.load_der_private_key(data, None)}[kind]
     try:
         load(der)
     except Exception as exc:  # ValueError, or UnsupportedAlgorithm for a key cryptography does not know
         raise ttlv.TTLVError("the %s is not DER that parses (%s)" % (kind.replace("_", " "), exc))
     return der
-
-
-def _typed(value, types, what):
-    """``value`` when it is None or one of ``types``; TTLVError naming ``what`` otherwise."""
-    if value is None or (isinstance(value, types) and not isinstance(value, bool)):
-        return value
-    raise ttlv.TTLVError("%s has an unexpected value of type %s" % (what, type(value).__name__))
-
-
-def parse_attributes(attributes):
-    """Plain data from an Attributes Structure: the fields modules compare and return.
-
-    Every field has the type modules rely on, or the answer is refused (TTLVError).
-    """
-    def field(tag, types):
-        return _typed(attributes.get(tag), types, tag)
-    result = {
-        "object_type": field("ObjectType", str),
-        "state": field("State", str),
-        "algorithm": field("CryptographicAlgorithm", str),
-        "length": field("CryptographicLength", int),
-        "activation_date": field("ActivationDate", datetime.datetime),
-        "deactivation_date": field("DeactivationDate", datetime.datetime),
-        "initial_date": field("InitialDate", datetime.datetime),
-        "unique_identifier": field("UniqueIdentifier", str),
-        "tags": [],
-        "links": {},
-        "vendor": {},
-    }
-    for item in ttlv.vector_items(attributes, "Link"):
-        result["links"][_typed(item.get("LinkType"), str, "Link/LinkType")] = _typed(
-            item.get("LinkedObjectIdentifier"), str, "Link/LinkedObjectIdentifier")
-    for item in ttlv.vector_items(attributes, "Attribute"):
-        name = _typed(item.get("AttributeName"), str, "Attribute/AttributeName")
-        value = item.get("AttributeValue")
-        if item.get("VendorIdentification") == VENDOR_ID and name == "tag":
-            text = value.decode("utf-8", "replace") if isinstance(value, bytes) else _typed(
-                value, str, "the tag attribute")
-            try:
-                tags = json.loads(text or "null")
-            except (ValueError, RecursionError):  # not JSON, or JSON nested too deep to read
-                tags = None
-            if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
-                raise ttlv.TTLVError("the tag attribute is not a JSON array of strings: %.80r" % text)
-            result["tags"] = sorted(t for t in tags if not t.startswith("_"))
-        else:
-            result["vendor"][name] = value
-    return result
-
-
-# What modules read of an object: asking for these by name (rather than for everything)
-# is the only way to get the tags in the same answer.
-ATTRIBUTE_REFERENCES = ("ObjectType", "State", "CryptographicAlgorithm", "CryptographicLength", "ActivationDate",
-                        "DeactivationDate", "InitialDate", "Link", "Tag")
 
 
 def get_attributes(object_id):
