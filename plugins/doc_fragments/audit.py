@@ -56,6 +56,17 @@ notes:
     a message naming the file and the cause, before the first KMS call when possible.
 """
 
+    # For plugins that Ansible configures (the lookup): options.AuditOptions.ENV.
+    PLUGINS = r"""
+options:
+  audit_log:
+    env:
+      - name: KMS_AUDIT_LOG
+  audit_jsonl:
+    env:
+      - name: KMS_AUDIT_JSONL
+"""
+
     # Options of the modules that write records from a task: pkimanager.kms.audit.context
     CONTEXT = r"""
 options:

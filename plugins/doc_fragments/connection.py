@@ -82,6 +82,21 @@ notes:
     connection options can be set once with C(module_defaults) and C(group/pkimanager.kms.kms).
 """
 
+    # For plugins that Ansible configures (the lookup): the environment variables of
+    # options.ConnectionOptions.ENV. Ansible lets the last variable set win, so they are listed
+    # last-wins (KMS_URL over COSMIAN_KMS_SERVER_URL); tests/unit check both stay in step.
+    PLUGINS = r"""
+options:
+  kms_url:
+    env:
+      - name: COSMIAN_KMS_SERVER_URL
+      - name: KMS_URL
+  api_key:
+    env:
+      - name: COSMIAN_KMS_API_KEY
+      - name: KMS_API_KEY
+"""
+
     # For a module that does not talk to the KMS (pkimanager.kms.kms_audit) but belongs to the
     # action group: pkimanager.kms.connection.ignored. The options and types of DOCUMENTATION,
     # without defaults (options.ConnectionOptions.ignored_argument_spec). A literal: ansible-test

@@ -37,7 +37,9 @@ options:
     default: public_key
 extends_documentation_fragment:
   - pkimanager.kms.connection
+  - pkimanager.kms.connection.plugins
   - pkimanager.kms.audit
+  - pkimanager.kms.audit.plugins
 """
 
 EXAMPLES = r"""
@@ -64,15 +66,15 @@ from ansible_collections.pkimanager.kms.plugins.module_utils import operations a
 from ansible_collections.pkimanager.kms.plugins.module_utils.audit import AuditTrail
 from ansible_collections.pkimanager.kms.plugins.module_utils.audited_client import audited_client
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import PkiManagerError
-from ansible_collections.pkimanager.kms.plugins.module_utils.options import AuditOptions, ConnectionOptions
+from ansible_collections.pkimanager.kms.plugins.module_utils.lifecycle import wrong_type_message
+from ansible_collections.pkimanager.kms.plugins.module_utils.options import ConnectionOptions
 
 
 class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
-        # The modules' environment variables, from the same option groups as their specs.
-        direct = AuditOptions.with_env(ConnectionOptions.with_env(kwargs))
-        self.set_options(var_options=variables, direct=direct)
+        # The modules' environment variables come from the PLUGINS doc fragments.
+        self.set_options(var_options=variables, direct=kwargs)
         params = ConnectionOptions.values(self.get_option)
         problems = ConnectionOptions.problems(params)
         if problems:
@@ -97,8 +99,8 @@ class LookupModule(LookupBase):
         object_type = attributes["object_type"]
         if self.get_option("type") == "certificate":
             if object_type != "Certificate":
-                raise AnsibleLookupError("%r is a %s in the KMS, not a certificate; type=certificate reads "
-                                         "certificates only" % (name, object_type))
+                raise AnsibleLookupError(wrong_type_message(name, object_type, "Certificate", role="kms_pem")
+                                         + "; type=certificate reads certificates only")
             return client.call(ops.get_certificate(name))["pem"]
         public_key_id = name
         if object_type == "PrivateKey":

@@ -37,6 +37,15 @@ class PkiManagerError(Exception):
     a message meant for the user, one line, without credentials."""
 
 
+class TaskError(PkiManagerError):
+    """The task cannot be done as asked (an option the KMS state contradicts, a file that
+    cannot be written). ``result`` holds extra fields for the module's failure result."""
+
+    def __init__(self, message, **result):
+        super(TaskError, self).__init__(message)
+        self.result = result
+
+
 class KmsError(PkiManagerError):
     """A KMS call that failed: at the HTTP level, in KMIP, or in decoding the answer.
 

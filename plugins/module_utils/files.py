@@ -6,7 +6,7 @@ with the file attributes (mode, owner, ...) the task asked for, and not in check
 
 Destinations are checked before any KMS call (:func:`destination_problems`), so a folder
 that is missing or not writable stops the task before the KMS changes; a write that fails
-all the same ends the module with a one-line message (no traceback), and the module's
+all the same raises a TaskError, which ends the module with a one-line message (no traceback), and the module's
 result still says what the run changed and which ids exist (``KmsModule.outcome``).
 """
 
@@ -16,6 +16,8 @@ __metaclass__ = type
 
 import os
 import tempfile
+
+from ansible_collections.pkimanager.kms.plugins.module_utils.errors import TaskError
 
 
 def _read(path):
@@ -49,8 +51,9 @@ def destination_problems(params, options):
 def write_text_file(module, path, content, option="dest"):
     """Make ``path`` hold ``content``; returns True when anything changed (or would).
 
-    A file that cannot be written fails the module with a message naming ``option`` and
-    the cause (the module's ``outcome`` goes into that result).
+    A file that cannot be written raises TaskError naming ``option`` and the cause (the
+    module's ``outcome`` goes into the failure result). ``module`` lends the file methods
+    of AnsibleModule (atomic_move, file attributes) and ``check_mode``.
     """
     data = content.encode("utf-8")
     changed = _read(path) != data
@@ -64,7 +67,7 @@ def write_text_file(module, path, content, option="dest"):
         except (IOError, OSError) as exc:
             if tmp and os.path.exists(tmp):
                 os.remove(tmp)
-            module.fail_json(msg="%s %s could not be written: %s" % (option, path, exc.strerror or exc))
+            raise TaskError("%s %s could not be written: %s" % (option, path, exc.strerror or exc))
         try:
             module.atomic_move(tmp, path)
         finally:

@@ -17,7 +17,6 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pkimanager.kms.plugins.module_utils.audit import AuditError, AuditTrail
 from ansible_collections.pkimanager.kms.plugins.module_utils.audited_client import audited_client
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError, PkiManagerError
-from ansible_collections.pkimanager.kms.plugins.module_utils.operations import REVOCATION_REASONS
 from ansible_collections.pkimanager.kms.plugins.module_utils.options import AuditOptions, ConnectionOptions
 from ansible_collections.pkimanager.kms.plugins.module_utils.redaction import redact
 
@@ -25,14 +24,6 @@ from ansible_collections.pkimanager.kms.plugins.module_utils.redaction import re
 # and any later failure says so (see KmsModule.outcome).
 CHANGING_OPERATIONS = frozenset(("CreateKeyPair", "ReKeyKeyPair", "Certify", "Activate", "Revoke", "Destroy",
                                  "DeleteAttribute", "Import"))
-
-
-def revocation_argument_spec():
-    """The options of the ``pkimanager.kms.revocation`` doc fragment."""
-    return dict(
-        revocation_reason=dict(type="str", default="CessationOfOperation", choices=list(REVOCATION_REASONS)),
-        revocation_message=dict(type="str"),
-    )
 
 
 class KmsModule(AnsibleModule):
@@ -75,15 +66,7 @@ class KmsModule(AnsibleModule):
         return self._client
 
     def call(self, operation, entity_type=None):
-        """Run one operation; a KMS failure ends the module with a clear message."""
-        return self._call(operation, entity_type, missing_ok=False)
-
-    def call_or_none(self, operation, entity_type=None):
-        """Like :meth:`call`, but None when the KMS says the object does not exist."""
-        return self._call(operation, entity_type, missing_ok=True)
-
-    def call_raising(self, operation, entity_type=None):
-        """Like :meth:`call`, but a KMS failure is raised (KmsError) for the caller to read."""
+        """Run one operation; a KMS failure is raised (KmsError) and ends the run in :meth:`exit_with`."""
         if entity_type:
             operation.entity_type = entity_type
         value = self.client.call(operation)
@@ -91,13 +74,14 @@ class KmsModule(AnsibleModule):
             self.outcome["changed"] = True
         return value
 
-    def _call(self, operation, entity_type, missing_ok):
+    def call_or_none(self, operation, entity_type=None):
+        """Like :meth:`call`, but None when the KMS says the object does not exist."""
         try:
-            return self.call_raising(operation, entity_type)
+            return self.call(operation, entity_type)
         except KmsError as error:
-            if missing_ok and error.not_found:
+            if error.not_found:
                 return None
-            self.fail_kms(error)
+            raise
 
     def fail_kms(self, error, **result):
         self.fail_json(msg=str(error), kms_error=error.to_dict(), **result)
@@ -116,15 +100,15 @@ class KmsModule(AnsibleModule):
     def exit_with(self, run):
         """``exit_json(**run())``: a failure anywhere in ``run`` ends the module with a one-line
         message instead of a traceback -- a KmsError with its reason (and ``kms_error``), any
-        other error of the collection (PkiManagerError: audit store, TTLV codec) with its
-        message, and anything else (a bug, an answer no check foresaw) as a KmsError too,
+        other error of the collection (PkiManagerError: audit store, TTLV codec, a TaskError
+        with its result fields) with its message, and anything else (a bug, an answer no check foresaw) as a KmsError too,
         with the type it had."""
         try:
             result = run()
         except KmsError as error:
             self.fail_kms(error)
         except PkiManagerError as error:
-            self.fail_json(msg=" ".join(str(error).split()))
+            self.fail_json(msg=" ".join(str(error).split()), **getattr(error, "result", {}))
         except Exception as exc:
             self.fail_kms(KmsError("unexpected %s: %s" % (type(exc).__name__, " ".join(str(exc).split())[:500]),
                                    reason="General_Failure"))

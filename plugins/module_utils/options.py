@@ -117,20 +117,6 @@ class OptionGroup:
         return (env_fallback, list(cls.ENV[option]))
 
     @classmethod
-    def with_env(cls, options, environ=None):
-        """``options`` with every unset option of the group taken from its environment
-        variables (the first one set wins): the fallbacks, for a plugin without an
-        AnsibleModule (the lookup)."""
-        environ = os.environ if environ is None else environ
-        options = dict(options)
-        for option, names in cls.ENV.items():
-            if options.get(option) is None:
-                value = next((environ[name] for name in names if environ.get(name)), None)
-                if value is not None:
-                    options[option] = value
-        return options
-
-    @classmethod
     def problems(cls, params):
         """Problems with the group's values in ``params``, as messages (none by default)."""
         return []

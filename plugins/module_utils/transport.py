@@ -26,7 +26,7 @@ from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsEr
 from ansible_collections.pkimanager.kms.plugins.module_utils.options import ConnectionOptions
 from ansible_collections.pkimanager.kms.plugins.module_utils.redaction import redact, safe_url
 
-COLLECTION_VERSION = "0.1.0"
+COLLECTION_VERSION = "0.2.0"
 KMIP_PATH = "/kmip/2_1"
 # The largest answer read, decoded (a KMIP answer is a few KiB; an export of a big
 # certificate chain some hundred): a larger one is refused, never held in memory whole.

@@ -24,8 +24,8 @@ description:
     the KMS; the CSR's private key stays with whoever made it.
   - An existing certificate whose subject, subject alternative names, key usage, extended key usage,
     basic constraints, public key and issuer match the task, and that does not expire within
-    O(renew_before_days), is left alone. Otherwise it is re-issued under the same name and
-    RV(changed_reason) says why. Validity dates alone (for example a changed O(validity_days)) do not
+    O(renew_before_days), is left alone. Otherwise it is re-issued under the same name (see O(regenerate))
+    and RV(mismatch) says why. Validity dates alone (for example a changed O(validity_days)) do not
     cause a re-issue.
   - Every KMS call is written to the audit trail (see O(audit_log)).
 author:
@@ -64,6 +64,18 @@ options:
     type: str
     choices: [present, revoked, absent]
     default: present
+  regenerate:
+    description:
+      - What to do with O(state=present) when a certificate of this name exists but does not match the task
+        (RV(mismatch) says how), is revoked, or expires within O(renew_before_days).
+      - V(mismatch) re-issues it under the same name.
+      - V(never) leaves it as it is and reports the mismatch in RV(mismatch).
+      - V(fail) fails with a message saying what differs.
+      - V(always) re-issues it on every run.
+    type: str
+    choices: [never, fail, mismatch, always]
+    default: mismatch
+    version_added: 0.2.0
   provider:
     description:
       - Who signs the certificate, and where its public key comes from. Required with O(state=present).
@@ -175,7 +187,7 @@ options:
       - File attributes such as O(mode) apply to it, and to O(chain_dest) and O(fullchain_dest).
       - Files are only written with O(state=present).
       - The folder of each of O(dest), O(chain_dest) and O(fullchain_dest) must exist and be writable; this is
-        checked before any KMS call. Should a write fail all the same, the task fails with RV(certificate_id)
+        checked before any KMS call. Should a write fail all the same, the task fails with RV(id)
         and whether the KMS changed.
     type: path
   chain_dest:
@@ -260,18 +272,49 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
-certificate_id:
+name:
+  description: Name of the certificate.
+  returned: always
+  type: str
+  sample: www-cert
+  version_added: 0.2.0
+id:
   description: Unique identifier of the certificate in the KMS (the name).
   returned: always
   type: str
   sample: www-cert
+  version_added: 0.2.0
+certificate_id:
+  description: The same as RV(id); its 0.1.0 name, kept until the next release.
+  returned: always
+  type: str
+  sample: www-cert
+changes:
+  description:
+    - What the run changed (or would change in check mode), among V(created), V(replaced), V(revoked), V(destroyed)
+      and one V(<option> <path> written) per file written.
+  returned: always
+  type: list
+  elements: str
+  sample: [replaced, dest /etc/pki/www.pem written]
+  version_added: 0.2.0
+mismatch:
+  description:
+    - Why the existing certificate does not match the task (empty when it does, or when it was replaced).
+  returned: always
+  type: list
+  elements: str
+  sample: ["subject_alt_names is ['DNS:old.example.com'], requested ['DNS:www.example.com']"]
+  version_added: 0.2.0
 state:
   description: KMIP state of the certificate (V(Active), V(Deactivated), V(Compromised)), or V(absent).
   returned: always
   type: str
   sample: Active
 changed_reason:
-  description: Why the run changed something (or would, in check mode), or null when it changed nothing.
+  description:
+    - Why the run changed something (or would, in check mode), or null when it changed nothing.
+    - Its 0.1.0 form, kept until the next release; use RV(changes) and RV(mismatch).
   returned: always
   type: str
   sample: "subject_alt_names is ['DNS:old.example.com'], requested ['DNS:www.example.com']"
@@ -335,20 +378,16 @@ basic_constraints:
   type: dict
 """
 
-from ansible_collections.pkimanager.kms.plugins.module_utils.certificates import (
-    PROVIDERS,
-    CertificateManager,
-    validate,
-)
-from ansible_collections.pkimanager.kms.plugins.module_utils.kms_module import KmsModule, revocation_argument_spec
+from ansible_collections.pkimanager.kms.plugins.module_utils.certificate import Certificate
+from ansible_collections.pkimanager.kms.plugins.module_utils.issuers import PROVIDERS
+from ansible_collections.pkimanager.kms.plugins.module_utils.kms_module import KmsModule
+from ansible_collections.pkimanager.kms.plugins.module_utils.lifecycle import LifecycleOptions
 
 
 def main():
     module = KmsModule(
         argument_spec=dict(
-            revocation_argument_spec(),
-            name=dict(type="str", required=True),
-            state=dict(type="str", default="present", choices=["present", "revoked", "absent"]),
+            LifecycleOptions.argument_spec(regenerate="mismatch"),
             provider=dict(type="str", choices=list(PROVIDERS)),
             keypair=dict(type="str", no_log=False),
             issuer=dict(type="str"),
@@ -371,7 +410,7 @@ def main():
             chain_dest=dict(type="path"),
             fullchain_dest=dict(type="path"),
         ),
-        validate=validate,
+        validate=Certificate.validate,
         supports_check_mode=True,
         add_file_common_args=True,
         mutually_exclusive=[("csr_path", "csr_content")],
@@ -383,7 +422,7 @@ def main():
             ("provider", "csr", ["csr_path", "csr_content"], True),
         ],
     )
-    module.exit_with(CertificateManager(module).run)
+    module.exit_with(Certificate(module, module.params).ensure)
 
 
 if __name__ == "__main__":

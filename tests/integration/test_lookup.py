@@ -49,6 +49,23 @@ def test_lookup_public_key_and_certificate(kms_server, tmp_path):
     assert not any("BEGIN" in str(r["details"]) for r in trail)  # PEMs are not recorded
 
 
+def test_lookup_env_fallbacks_follow_the_modules_order(kms_server, tmp_path):
+    """KMS_URL wins over COSMIAN_KMS_SERVER_URL, as for the modules (the PLUGINS doc fragment
+    lists them for Ansible, which lets the last one set win); a task's kms_url wins over both."""
+    name = "lookup-env-%s" % uuid.uuid4().hex[:8]
+    KmsClient(KmsTransport(kms_server.url)).call(ops.create_key_pair(2048, name))
+    nothing_there = "http://127.0.0.1:9"
+    run = run_playbook([
+        {"name": "env", "ansible.builtin.set_fact": {"pem": "{{ lookup('pkimanager.kms.kms_pem', '%s') }}" % name}},
+        {"name": "given", "ignore_errors": True, "ansible.builtin.set_fact": {
+            "pem": "{{ lookup('pkimanager.kms.kms_pem', '%s', kms_url='%s', retries=1) }}" % (name, nothing_there)}},
+    ], extra_env={"KMS_URL": kms_server.url, "COSMIAN_KMS_SERVER_URL": nothing_there,
+                  "KMS_AUDIT_LOG": str(tmp_path / "a.db")})
+    assert "BEGIN PUBLIC KEY" in run.result("env")["ansible_facts"]["pem"], run.output[-2000:]
+    given = run.result("given")
+    assert given["_status"] == "failed" and "Connection_Failed" in given["msg"], given
+
+
 def test_lookup_makes_no_kms_call_without_a_writable_audit_trail(tmp_path):
     """The audit store is checked before the first call: kms_url points at a listener on
     127.0.0.1 that must see no connection at all."""

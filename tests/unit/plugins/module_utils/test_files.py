@@ -2,7 +2,7 @@
 # Copyright: (c) 2026, pkimanager maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Exported files: destinations checked before any KMS call, and a write that fails all the
-same ends the module through fail_json (one line), never with an exception."""
+same raises a TaskError (one line), which the module turns into its failure result."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -13,6 +13,7 @@ import shutil
 
 import pytest
 
+from ansible_collections.pkimanager.kms.plugins.module_utils.errors import TaskError
 from ansible_collections.pkimanager.kms.plugins.module_utils.files import (
     destination_problem,
     destination_problems,
@@ -20,18 +21,11 @@ from ansible_collections.pkimanager.kms.plugins.module_utils.files import (
 )
 
 
-class Failed(Exception):
-    pass
-
-
 class FileModule:
-    """The few AnsibleModule methods write_text_file uses; fail_json raises like the real one exits."""
+    """The few AnsibleModule methods write_text_file uses."""
 
     check_mode = False
     params = {}
-
-    def fail_json(self, msg, **kwargs):
-        raise Failed(msg)
 
     @staticmethod
     def atomic_move(src, dest):
@@ -80,12 +74,12 @@ def test_write_then_unchanged(tmp_path):
     assert open(path).read() == "PEM\n" and os.listdir(str(tmp_path)) == ["c.pem"]
 
 
-def test_a_folder_gone_since_the_check_is_a_module_failure(tmp_path):
+def test_a_folder_gone_since_the_check_is_a_task_error(tmp_path):
     folder = tmp_path / "gone"
     folder.mkdir()
     path = str(folder / "pub.pem")
     assert destination_problem("public_key_path", path) is None
     shutil.rmtree(str(folder))
-    with pytest.raises(Failed) as failed:
+    with pytest.raises(TaskError) as failed:
         write_text_file(FileModule(), path, "PEM\n", option="public_key_path")
     assert str(failed.value) == "public_key_path %s could not be written: No such file or directory" % path

@@ -9,8 +9,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import pytest
+import yaml
 from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.pkimanager.kms.plugins.doc_fragments import audit as audit_fragment
+from ansible_collections.pkimanager.kms.plugins.doc_fragments import connection as connection_fragment
 from ansible_collections.pkimanager.kms.plugins.module_utils import errors, transport
 from ansible_collections.pkimanager.kms.plugins.module_utils.audit import AuditError, AuditMirrorError
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError, PkiManagerError
@@ -51,23 +54,16 @@ def test_ignored_connection_options_keep_names_and_types_but_no_default_or_fallb
     assert ignored["api_key"]["no_log"] is True
 
 
-@pytest.mark.parametrize("group, environ, given, expected", [
-    (ConnectionOptions, {"KMS_URL": "http://a", "COSMIAN_KMS_SERVER_URL": "http://b"}, {}, {"kms_url": "http://a"}),
-    (ConnectionOptions, {"COSMIAN_KMS_SERVER_URL": "http://b"}, {}, {"kms_url": "http://b"}),
-    (ConnectionOptions, {"KMS_URL": "", "COSMIAN_KMS_SERVER_URL": "http://b"}, {}, {"kms_url": "http://b"}),
-    (ConnectionOptions, {"KMS_URL": "http://a"}, {"kms_url": "http://given"}, {"kms_url": "http://given"}),
-    (ConnectionOptions, {"KMS_URL": "http://a"}, {"kms_url": None}, {"kms_url": "http://a"}),
-    (ConnectionOptions, {"COSMIAN_KMS_API_KEY": "k"}, {}, {"api_key": "k"}),
-    (ConnectionOptions, {"KMS_AUDIT_LOG": "/x"}, {}, {}),
-    (AuditOptions, {"KMS_AUDIT_LOG": "/x", "KMS_AUDIT_JSONL": "/y"}, {}, {"audit_log": "/x", "audit_jsonl": "/y"}),
-])
-def test_with_env_fills_unset_options_of_its_group_only(group, environ, given, expected):
-    assert group.with_env(given, environ=environ) == expected
+def plugins_fragment_env(fragment):
+    """option -> the env names of a doc fragment's PLUGINS, in Ansible's order (the last set wins)."""
+    options = yaml.safe_load(fragment.PLUGINS)["options"]
+    return dict((name, tuple(entry["name"] for entry in spec["env"])) for name, spec in options.items())
 
 
-def test_with_env_reads_the_process_environment(monkeypatch):
-    monkeypatch.setenv("KMS_URL", "http://from-env")
-    assert ConnectionOptions.with_env({"type": "certificate"}) == {"type": "certificate", "kms_url": "http://from-env"}
+@pytest.mark.parametrize("group, fragment", [(ConnectionOptions, connection_fragment), (AuditOptions, audit_fragment)])
+def test_the_lookup_fragment_lists_the_modules_env_variables_last_wins(group, fragment):
+    assert plugins_fragment_env(fragment.ModuleDocFragment) == dict(
+        (option, tuple(reversed(names))) for option, names in group.ENV.items())
 
 
 def test_setting_problems_name_every_bad_value():

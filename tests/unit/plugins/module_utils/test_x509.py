@@ -15,13 +15,16 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from ansible_collections.pkimanager.kms.plugins.module_utils import certificates as certs
+from ansible_collections.pkimanager.kms.plugins.module_utils import x509 as certs
+from ansible_collections.pkimanager.kms.plugins.module_utils.certificate import Certificate
+from ansible_collections.pkimanager.kms.plugins.module_utils.issuers import default_validity_days
 
 PRESENT = {"name": "www-cert", "state": "present", "provider": "kms_ca", "keypair": "www", "issuer": "root",
            "csr_path": None, "csr_content": None, "subject": {"CN": "www.example.test"}, "subject_alt_names": None,
            "key_usage": None, "key_usage_critical": True, "extended_key_usage": None,
            "extended_key_usage_critical": False, "basic_constraints": None, "validity_days": 90,
-           "renew_before_days": 30, "revocation_reason": "CessationOfOperation", "revocation_message": None}
+           "renew_before_days": 30, "revocation_reason": "CessationOfOperation", "revocation_message": None,
+           "regenerate": "mismatch", "dest": None, "chain_dest": None, "fullchain_dest": None}
 
 
 @pytest.fixture(scope="module")
@@ -86,7 +89,7 @@ def test_bad_san_entries_say_what_is_accepted(entry, fragment):
 def test_a_complete_leaf_request_is_valid():
     params = dict(PRESENT, subject_alt_names=["DNS:www.example.test"], key_usage=["digitalSignature"],
                   extended_key_usage=["serverAuth"])
-    assert certs.validate(params) == []
+    assert Certificate.validate(params) == []
 
 
 @pytest.mark.parametrize("options, fragment", [
@@ -110,13 +113,13 @@ def test_a_complete_leaf_request_is_valid():
     ({"issuer": '["_cert"]'}, "issuer: name must be 1 to 128 characters"),
 ])
 def test_refused_options_say_why(options, fragment):
-    problems = certs.validate(dict(PRESENT, **options))
+    problems = Certificate.validate(dict(PRESENT, **options))
     assert len(problems) == 1 and fragment in problems[0], problems
 
 
 def test_other_states_only_check_the_name():
-    assert certs.validate(dict(PRESENT, state="absent", provider=None, subject={"bad": 1})) == []
-    assert certs.validate(dict(PRESENT, state="revoked", revocation_message="lost")) == []
+    assert Certificate.validate(dict(PRESENT, state="absent", provider=None, subject={"bad": 1})) == []
+    assert Certificate.validate(dict(PRESENT, state="revoked", revocation_message="lost")) == []
 
 
 @pytest.mark.parametrize("content, fragment", [
@@ -125,12 +128,12 @@ def test_other_states_only_check_the_name():
      "csr_content is not a PEM certificate signing request"),
 ])
 def test_garbage_csr_is_refused(content, fragment):
-    problems = certs.validate(csr_params(content))
+    problems = Certificate.validate(csr_params(content))
     assert len(problems) == 1 and fragment in problems[0]
 
 
 def test_unreadable_csr_path_is_refused(tmp_path):
-    problems = certs.validate(dict(csr_params(None), csr_path=str(tmp_path / "missing.csr")))
+    problems = Certificate.validate(dict(csr_params(None), csr_path=str(tmp_path / "missing.csr")))
     assert len(problems) == 1 and "cannot be read" in problems[0]
 
 
@@ -140,12 +143,12 @@ def test_csr_with_a_broken_signature_is_refused(key):
     der[-1] ^= 1
     pem = "-----BEGIN CERTIFICATE REQUEST-----\n%s\n-----END CERTIFICATE REQUEST-----\n" % (
         base64.b64encode(bytes(der)).decode())
-    problems = certs.validate(csr_params(pem))
+    problems = Certificate.validate(csr_params(pem))
     assert problems == ["csr_content: the CSR's signature does not match its public key"]
 
 
 def test_subject_and_keypair_do_not_go_with_a_csr(key):
-    problems = certs.validate(dict(csr_params(make_csr(key)), subject={"CN": "x"}, keypair="www"))
+    problems = Certificate.validate(dict(csr_params(make_csr(key)), subject={"CN": "x"}, keypair="www"))
     assert problems == ["keypair is not used with provider=csr",
                         "subject is not used with provider=csr (the subject comes from the CSR)"]
 
@@ -175,8 +178,8 @@ def test_default_validity_is_ca_sized_for_a_ca_only(provider, constraints, days)
     their issuer's remaining validity; tests/integration/test_kms_certificate.py shows it)."""
     params = dict(PRESENT, provider=provider, basic_constraints=constraints, validity_days=None,
                   issuer=None if provider == "selfsigned" else "root")
-    assert certs.validate(params) == []
-    assert certs.default_validity_days(certs.requested_content(params)[0]) == days
+    assert Certificate.validate(params) == []
+    assert default_validity_days(certs.requested_content(params)[0]) == days
 
 
 def test_names_are_matched_without_case_and_deduplicated():
@@ -205,7 +208,7 @@ def test_a_csr_brings_its_subject_and_extensions(key):
 def test_options_that_contradict_the_csr_are_refused(key):
     pem = make_csr(key, (x509.SubjectAlternativeName([x509.DNSName("csr.example.test")]), False),
                    (key_usage(digital_signature=True), False))
-    problems = certs.validate(csr_params(pem, subject_alt_names=["DNS:other.test"], key_usage=["digitalSignature"]))
+    problems = Certificate.validate(csr_params(pem, subject_alt_names=["DNS:other.test"], key_usage=["digitalSignature"]))
     assert len(problems) == 2
     assert problems[0].startswith("the CSR already carries subject_alt_names=['DNS:csr.example.test']")
     assert "leave subject_alt_names unset or make it equal" in problems[0]
@@ -214,11 +217,11 @@ def test_options_that_contradict_the_csr_are_refused(key):
 
 def test_a_csr_cannot_make_itself_a_ca(key):
     pem = make_csr(key, (x509.BasicConstraints(ca=True, path_length=None), True))
-    problems = certs.validate(csr_params(pem))
+    problems = Certificate.validate(csr_params(pem))
     assert problems == ["the CSR asks for a CA certificate (basicConstraints CA:TRUE); set basic_constraints.ca=true "
                         "to issue one"]
-    assert certs.validate(csr_params(pem, basic_constraints={"ca": True, "path_length": None,
-                                                             "critical": True})) == []
+    constraints = {"ca": True, "path_length": None, "critical": True}
+    assert Certificate.validate(csr_params(pem, basic_constraints=constraints)) == []
 
 
 # -- extension-config text -----------------------------------------------------------

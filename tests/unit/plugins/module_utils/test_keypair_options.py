@@ -8,33 +8,33 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.pkimanager.kms.plugins.module_utils.options import ConnectionOptions
-from ansible_collections.pkimanager.kms.plugins.modules import kms_keypair
+from ansible_collections.pkimanager.kms.plugins.module_utils.keypair import KeyPair
 
-BASE = {"name": "web-signing", "tags": None, "state": "present", "regenerate": "fail", "revocation_message": None}
+BASE = {"name": "web-signing", "tags": None, "public_key_path": None, "state": "present", "regenerate": "fail", "revocation_message": None}
 
 
 @pytest.mark.parametrize("name", ["a", "web-signing", "ns:key@v1.2_x", "A" * 128])
 def test_accepted_names(name):
-    assert kms_keypair.validate(dict(BASE, name=name)) == []
+    assert KeyPair.validate(dict(BASE, name=name)) == []
 
 
 @pytest.mark.parametrize("name", ["", " ", "-lead", "_sk", "with space", "A" * 129, '["tag"]', "a/b", "a\n", "\na",
                                   "caf\u00e9", None])
 def test_refused_names_say_what_is_accepted(name):
-    problems = kms_keypair.validate(dict(BASE, name=name))
+    problems = KeyPair.validate(dict(BASE, name=name))
     assert len(problems) == 1 and "1 to 128 characters" in problems[0] and repr(name) in problems[0]
 
 
 @pytest.mark.parametrize("tag", ["", "_sk", "_anything"])
 def test_reserved_or_empty_tags_are_refused(tag):
-    problems = kms_keypair.validate(dict(BASE, tags=["ok", tag]))
+    problems = KeyPair.validate(dict(BASE, tags=["ok", tag]))
     assert problems == ["tags must be non-empty and must not start with '_' (reserved by the KMS), got %r" % tag]
 
 
 def test_revocation_message_without_revocation_is_a_conflict():
-    assert kms_keypair.validate(dict(BASE, revocation_message="why")) != []
-    assert kms_keypair.validate(dict(BASE, revocation_message="why", state="revoked")) == []
-    assert kms_keypair.validate(dict(BASE, revocation_message="why", regenerate="always")) == []
+    assert KeyPair.validate(dict(BASE, revocation_message="why")) != []
+    assert KeyPair.validate(dict(BASE, revocation_message="why", state="revoked")) == []
+    assert KeyPair.validate(dict(BASE, revocation_message="why", regenerate="always")) == []
 
 
 @pytest.mark.parametrize("params, fragment", [
