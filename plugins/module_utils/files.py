@@ -49,31 +49,54 @@ def destination_problems(params, options):
 
 
 def write_text_file(module, path, content, option="dest"):
-    """Make ``path`` hold ``content``; returns True when anything changed (or would).
+    """Make ``path`` hold ``content`` (text); returns True when anything changed (or would).
 
     A file that cannot be written raises TaskError naming ``option`` and the cause (the
     module's ``outcome`` goes into the failure result). ``module`` lends the file methods
     of AnsibleModule (atomic_move, file attributes) and ``check_mode``.
     """
     data = content.encode("utf-8")
-    changed = _read(path) != data
+    return _write(module, path, data, option, changed=_read(path) != data, secret=False)
+
+
+def write_secret_file(module, path, data, option, same=None):
+    """Make ``path`` hold the secret ``data`` (bytes: a private key, a PKCS#12 bundle, a key,
+    or a callable that makes them, called only when the file is written).
+
+    The file is mode 0600 unless the task's ``mode`` says otherwise, and never readable by
+    others on the way (written 0600 and renamed, not moved with default permissions).
+    ``same(existing_bytes)`` says whether an existing file already holds the same secret
+    when the bytes differ on each encoding (encrypted PEM, PKCS#12), and is needed when
+    ``data`` is a callable; otherwise the bytes are compared.
+    """
+    existing = _read(path)
+    unchanged = existing is not None and (same(existing) if same else existing == data)
+    return _write(module, path, data, option, changed=not unchanged, secret=True)
+
+
+def _write(module, path, data, option, changed, secret):
     if changed and not module.check_mode:
         directory = os.path.dirname(os.path.abspath(path))
         tmp = None
         try:
-            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".pkimanager-kms-")
+            fd, tmp = tempfile.mkstemp(dir=directory, prefix=".pkimanager-kms-")  # created 0600
             with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+                handle.write(data() if callable(data) else data)
+            if secret:
+                os.rename(tmp, path)
         except (IOError, OSError) as exc:
             if tmp and os.path.exists(tmp):
                 os.remove(tmp)
             raise TaskError("%s %s could not be written: %s" % (option, path, exc.strerror or exc))
-        try:
-            module.atomic_move(tmp, path)
-        finally:
-            if os.path.exists(tmp):
-                os.remove(tmp)
+        if not secret:
+            try:
+                module.atomic_move(tmp, path)
+            finally:
+                if os.path.exists(tmp):
+                    os.remove(tmp)
     file_args = module.load_file_common_arguments(module.params, path=path)
+    if secret and file_args.get("mode") is None:
+        file_args["mode"] = "0600"
     if os.path.exists(path):
         changed = module.set_fs_attributes_if_different(file_args, changed)
     return changed

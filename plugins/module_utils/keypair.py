@@ -2,7 +2,8 @@
 # Copyright: (c) 2026, pkimanager maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Key pairs as a managed kind: the private key's unique identifier is the name, the public
-key is found through its link, and both are revoked and destroyed together (cascade)."""
+key is found through its link, and both are revoked and destroyed together (cascade).
+RSA, EC (by curve), Ed25519 and Ed448 pairs; see :mod:`key_specs` for the wire form."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -10,74 +11,82 @@ __metaclass__ = type
 
 from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
-from ansible_collections.pkimanager.kms.plugins.module_utils.files import destination_problems, write_text_file
-from ansible_collections.pkimanager.kms.plugins.module_utils.lifecycle import ManagedObject, find
-from ansible_collections.pkimanager.kms.plugins.module_utils.pem import fingerprint_sha256
+from ansible_collections.pkimanager.kms.plugins.module_utils.files import write_secret_file, write_text_file
+from ansible_collections.pkimanager.kms.plugins.module_utils.keys import Key
+from ansible_collections.pkimanager.kms.plugins.module_utils.pem import (
+    fingerprint_sha256,
+    holds_private_key,
+    private_key_pem,
+)
+from ansible_collections.pkimanager.kms.plugins.module_utils.x509 import cryptography_problem
+
+DEFAULT_RSA_SIZE = 3072
+PAIR_CURVES = ("P-256", "P-384", "P-521", "secp256k1")
 
 
-def tag_problems(tags):
-    return ["tags must be non-empty and must not start with '_' (reserved by the KMS), got %r" % tag
-            for tag in tags or [] if not tag or tag.startswith("_")]
-
-
-def tags_mismatch(have, want, purge):
-    """Why tags ``have`` do not satisfy ``want`` (None: any tags do), or None."""
-    if want is None:
-        return None
-    have, want = set(have), set(want)
-    if not want <= have or (purge and have != want):
-        return ("tags are %s, requested %s (the KMS cannot change tags of an existing object)"
-                % (sorted(have), sorted(want)))
-    return None
-
-
-class KeyPair(ManagedObject):
+class KeyPair(Key):
     """The pair whose private key is named ``name``."""
 
     kind = "key pair"
+    noun = "pair"
     object_type = "PrivateKey"
     entity_type = "key_pair"
-    diff_fields = ("private_key_id", "public_key_id", "size", "state", "tags", "fingerprint_sha256")
+    secret_option = "private_key_path"
+    file_options = ("public_key_path", "private_key_path")
+    diff_fields = ("private_key_id", "public_key_id", "type", "size", "curve", "state", "tags", "exportable",
+                   "fingerprint_sha256")
     outcome_fields = ("private_key_id", "public_key_id", "state")
 
     @classmethod
     def kind_problems(cls, params):
-        problems = tag_problems(params["tags"])
-        if params["state"] != "absent":
-            problems += destination_problems(params, ["public_key_path"])
+        problems = super(KeyPair, cls).kind_problems(params)
+        key_type = params["type"]
+        if key_type == "ec" and not params["curve"]:
+            problems.append("type=ec needs curve, one of %s" % ", ".join(PAIR_CURVES))
+        if key_type != "ec" and params["curve"]:
+            problems.append("curve is only used with type=ec, not type=%s" % key_type)
+        if key_type != "rsa" and params["size"]:
+            problems.append("size is only used with type=rsa (the curve or the type sets the size of a %s key)"
+                            % key_type)
+        if params["private_key_passphrase"] and not params["private_key_path"]:
+            problems.append("private_key_passphrase is only used with private_key_path")
+        if params["private_key_path"] and params["state"] != "absent":
+            problems += [problem for problem in [cryptography_problem()] if problem]
         return problems
 
+    @property
+    def wanted_size(self):
+        return (self.params["size"] or DEFAULT_RSA_SIZE) if self.params["type"] == "rsa" else None
+
     def read(self):
-        attrs = find(self.kms, self.name, self.object_type, "private_key")
+        attrs, pair = self.read_key("private_key")
         if attrs is None:
             return None
-        pair = {"private_key_id": self.name, "public_key_id": attrs["links"].get("PublicKeyLink"),
-                "size": attrs["length"], "state": attrs["state"], "tags": attrs["tags"],
-                "activation_date": ops.iso_utc(attrs["activation_date"])}
+        pair.update(private_key_id=self.name, public_key_id=attrs["links"].get("PublicKeyLink"),
+                    size=attrs["size"], curve=attrs["curve"])
         if pair["public_key_id"] and attrs["state"] in ops.ACTIVE_STATES:
             key = self.kms.call(ops.get_public_key(pair["public_key_id"]), entity_type="public_key")
-            pair["public_key_pem"] = key["pem"]
-            pair["fingerprint_sha256"] = fingerprint_sha256(key["der"])
+            pair.update(public_key_pem=key["pem"], fingerprint_sha256=fingerprint_sha256(key["der"]), _spki=key["der"])
         return pair
 
     def view(self, current):
-        return current
+        return dict((k, v) for k, v in current.items() if not k.startswith("_"))
 
     def mismatch(self, current):
         reasons = []
-        if current["size"] != self.params["size"]:
-            reasons.append("size is %s, requested %s" % (current["size"], self.params["size"]))
-        tags = tags_mismatch(current["tags"], self.params["tags"], self.params["purge_tags"])
-        if tags:
-            reasons.append(tags)
-        if current["state"] in ops.REVOKED_STATES:
-            reasons.append("the pair is revoked (%s)" % current["state"])
-        return reasons
+        if current["type"] != self.params["type"]:
+            reasons.append("type is %s, requested %s" % (current["type"], self.params["type"]))
+        elif self.params["type"] == "rsa" and current["size"] != self.wanted_size:
+            reasons.append("size is %s, requested %s" % (current["size"], self.wanted_size))
+        elif self.params["type"] == "ec" and current["curve"] != self.params["curve"]:
+            reasons.append("curve is %s, requested %s" % (current["curve"], self.params["curve"]))
+        return reasons + self.key_mismatch(current)
 
     def predicted(self, current):
-        return {"private_key_id": self.name, "public_key_id": None, "size": self.params["size"],
-                "state": "Active" if self.params["activate"] else "PreActive",
-                "tags": sorted(self.params["tags"] or []), "activation_date": None}
+        predicted = self.predicted_key()
+        predicted.update(private_key_id=self.name, public_key_id=None, type=self.params["type"],
+                         size=self.wanted_size, curve=self.params["curve"])
+        return predicted
 
     def create(self):
         """Create by name. Losing a race to a concurrent run is not an error: the KMS
@@ -87,8 +96,9 @@ class KeyPair(ManagedObject):
         A retried create refused the same way because our own earlier attempt made the pair
         (its answer lost) is settled by the client and returns normally: created by us.
         """
-        operation = ops.create_key_pair(self.params["size"], self.name, self.params["tags"] or (),
-                                        self.params["activate"])
+        operation = ops.create_key_pair(self.wanted_size, self.name, self.params["tags"] or (), self.params["activate"],
+                                        key_type=self.params["type"], curve=self.params["curve"],
+                                        exportable=bool(self.params["exportable"]))
         try:
             ids = self.kms.call(operation, entity_type=self.entity_type)
         except KmsError as error:
@@ -101,20 +111,22 @@ class KeyPair(ManagedObject):
         self.kms.outcome.update(ids)
         return self.read()
 
-    def update(self, current):
-        """Activate a PreActive pair when the task wants it active."""
-        if not (self.params["activate"] and current["state"] == "PreActive"):
-            return current
-        self.changes.append("activated")
-        if self.kms.check_mode:
-            return dict(current, state="Active")
-        for object_id in (current["private_key_id"], current["public_key_id"]):
-            if object_id:
-                self.kms.call(ops.activate(object_id), entity_type=self.entity_type)
-        return self.read()
+    def activate_ids(self, current):
+        return [object_id for object_id in (current["private_key_id"], current["public_key_id"]) if object_id]
 
     def export(self, current):
+        """The public key file, and the private key file (checked exportable before any write)."""
+        if not current.get("public_key_pem"):
+            return
+        self.check_can_export(current)
         path = self.params["public_key_path"]
-        if path and current.get("public_key_pem") and write_text_file(self.kms, path, current["public_key_pem"],
-                                                                      option="public_key_path"):
+        if path and write_text_file(self.kms, path, current["public_key_pem"], option="public_key_path"):
             self.changes.append("public key file written")
+        path, passphrase = self.params["private_key_path"], self.params["private_key_passphrase"]
+        if path and write_secret_file(
+                self.kms, path, lambda: private_key_pem(self._private_key_der(), passphrase), "private_key_path",
+                same=lambda existing: holds_private_key(existing, passphrase, current["_spki"])):
+            self.changes.append("private key file written")
+
+    def _private_key_der(self):
+        return self.kms.call(ops.get_private_key(self.name), entity_type="private_key")["der"]

@@ -22,8 +22,8 @@ from ansible_collections.pkimanager.kms.plugins.module_utils.redaction import re
 
 # KMIP operations that change the KMS: once one has succeeded, the run has changed something,
 # and any later failure says so (see KmsModule.outcome).
-CHANGING_OPERATIONS = frozenset(("CreateKeyPair", "ReKeyKeyPair", "Certify", "Activate", "Revoke", "Destroy",
-                                 "DeleteAttribute", "Import"))
+CHANGING_OPERATIONS = frozenset(("Create", "CreateKeyPair", "Certify", "Activate", "Revoke", "Destroy",
+                                 "DeleteAttribute"))
 
 
 class KmsModule(AnsibleModule):

@@ -100,6 +100,7 @@ class ManagedObject:
         self.params = params
         self.name = params["name"]
         self.changes = []
+        self.only_predicted = False  # check mode: the object after the run does not exist yet
         kms.outcome.update(name=self.name, id=self.name, changes=self.changes)
 
     # -- the options -----------------------------------------------------------------
@@ -165,7 +166,7 @@ class ManagedObject:
         """Undo what would keep the KMS from destroying the object."""
 
     def export(self, current):
-        """Write the files the task asks for; ``changes`` says which were written."""
+        """Write the files the task asks for (``current`` exists); ``changes`` says which were written."""
 
     def aliases(self, result, mismatch):
         """Result fields under older names, kept for one release."""
@@ -206,6 +207,7 @@ class ManagedObject:
         self.changes.append(change)
         self.check_can_create()
         if self.kms.check_mode:
+            self.only_predicted = True
             return self.predicted(current)
         return self.create() if current is None else self.replace(current)
 
@@ -241,7 +243,7 @@ class ManagedObject:
         if after:
             result.update(self.view(after))
             self.kms.outcome.update((k, result[k]) for k in self.outcome_fields if result.get(k))
-            if self.params["state"] == "present":
+            if self.params["state"] == "present" and not self.only_predicted:
                 self.export(after)
         result.update(changed=bool(self.changes), changes=self.changes, mismatch=mismatch if after is before else [])
         result.update(self.aliases(result, mismatch))

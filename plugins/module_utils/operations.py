@@ -194,6 +194,16 @@ def get_private_key(object_id):
                      parse, object_id, "private_key")
 
 
+def get_symmetric_key(object_id):
+    """Get a symmetric key's bytes (KeyFormatType Raw); refused like :func:`get_private_key`.
+    The result holds key material (``key``, bytes, which the audit trail drops)."""
+    def parse(payload):
+        return {"object_id": payload.get("UniqueIdentifier", types=ttlv.TEXT_STRING),
+                "key": _key_material(payload, "SymmetricKey", "symmetric key")}
+    return Operation("Get", [_uid(_check_id(object_id)), ttlv.enumeration("KeyFormatType", "Raw")],
+                     parse, object_id, "symmetric_key")
+
+
 def get_certificate(object_id):
     """Get an X.509 certificate as PEM."""
     def parse(payload):

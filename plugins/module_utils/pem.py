@@ -22,3 +22,24 @@ def fingerprint_sha256(der):
     """Colon-separated uppercase SHA-256 of DER bytes, as ``openssl -fingerprint`` prints it."""
     digest = hashlib.sha256(der).hexdigest().upper()
     return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
+
+
+def private_key_pem(der, passphrase=None):
+    """PKCS#8 PEM of a private key given as PKCS#8 DER, encrypted when a passphrase is given."""
+    from cryptography.hazmat.primitives import serialization
+    key = serialization.load_der_private_key(der, password=None)
+    encryption = (serialization.BestAvailableEncryption(passphrase.encode("utf-8")) if passphrase
+                  else serialization.NoEncryption())
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption)
+
+
+def holds_private_key(data, passphrase, spki_der):
+    """True when ``data`` is a PEM private key, opened by ``passphrase`` (or unencrypted when
+    None), whose public key is ``spki_der``."""
+    from cryptography.hazmat.primitives import serialization
+    try:
+        key = serialization.load_pem_private_key(data, password=passphrase.encode("utf-8") if passphrase else None)
+    except Exception:  # pylint: disable=broad-except  # wrong passphrase, not a key, unsupported type
+        return False
+    public = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return public == spki_der

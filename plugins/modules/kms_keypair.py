@@ -10,11 +10,13 @@ __metaclass__ = type
 DOCUMENTATION = r"""
 ---
 module: kms_keypair
-short_description: Manage RSA key pairs held in a Cosmian KMS
+short_description: Manage RSA, EC, Ed25519 and Ed448 key pairs held in a Cosmian KMS
 version_added: 0.1.0
 description:
-  - Creates, revokes and destroys RSA key pairs inside a Cosmian KMS over KMIP 2.1. The private
-    key never leaves the KMS.
+  - Creates, revokes and destroys RSA, EC (P-256, P-384, P-521, secp256k1), Ed25519 and Ed448 key pairs
+    inside a Cosmian KMS over KMIP 2.1.
+  - The private key never leaves the KMS, unless the pair is created with O(exportable=true) and the task asks
+    for it with O(private_key_path).
   - O(name) is the stable handle of the pair; it is used as the private key's unique identifier,
     so the KMS itself refuses a second pair of the same name and concurrent runs end with one pair.
   - Every KMS call is written to the audit trail (see O(audit_log)).
@@ -50,12 +52,49 @@ options:
     type: str
     choices: [present, revoked, absent]
     default: present
+  type:
+    description:
+      - Type of the pair. V(rsa) signs and encrypts; V(ec) (ECDSA), V(ed25519) and V(ed448) sign.
+      - A pair of this name and another type is a mismatch (see O(regenerate)).
+    type: str
+    choices: [rsa, ec, ed25519, ed448]
+    default: rsa
+    version_added: 0.2.0
   size:
     description:
-      - RSA modulus size in bits.
+      - RSA modulus size in bits, only with O(type=rsa); V(3072) when not set.
     type: int
     choices: [2048, 3072, 4096]
-    default: 3072
+  curve:
+    description:
+      - Curve of an EC pair; required with O(type=ec) and only used with it.
+    type: str
+    choices: [P-256, P-384, P-521, secp256k1]
+    version_added: 0.2.0
+  exportable:
+    description:
+      - Whether the KMS lets the private key be exported (Cosmian's C(Sensitive) attribute, set at creation).
+      - When not set, a new pair is created non-exportable, and the exportability of an existing pair is not
+        compared (pairs made by version 0.1.0 are exportable; RV(exportable) says what a pair is).
+      - When set and different from an existing pair's, it is a mismatch (see O(regenerate)); the KMS cannot
+        change it.
+    type: bool
+    version_added: 0.2.0
+  private_key_path:
+    description:
+      - Write the private key (PKCS#8 PEM) to this file, for a host that needs it (such as a TLS server).
+      - The pair must be exportable (O(exportable=true) when it is created); asking for a non-exportable
+        pair's private key fails before any file is written.
+      - The file gets mode V(0600) unless O(mode) says otherwise, and is rewritten only when it does not
+        hold this pair's private key (with this O(private_key_passphrase)).
+      - Needs the Python library cryptography on the managed node.
+    type: path
+    version_added: 0.2.0
+  private_key_passphrase:
+    description:
+      - Encrypt the private key file with this passphrase (PKCS#8 with the best available encryption).
+    type: str
+    version_added: 0.2.0
   tags:
     description:
       - Tags of the pair (Cosmian tags, searchable with C(ckms) and KMIP Locate).
@@ -79,7 +118,8 @@ options:
     default: true
   regenerate:
     description:
-      - What to do when a pair of this name exists but does not match O(size) or O(tags), or is revoked.
+      - What to do when a pair of this name exists but does not match O(type), O(size), O(curve), O(tags) or
+        O(exportable), or is revoked.
       - V(never) leaves it as it is and reports the mismatch in RV(mismatch).
       - V(fail) fails with a message saying what differs.
       - V(mismatch) replaces it with a new pair of the same name (the old one is revoked and destroyed).
@@ -128,6 +168,24 @@ EXAMPLES = r"""
         name: session-signing
         regenerate: always
 
+- name: An EC P-384 pair for a CA, and an Ed25519 pair
+  pkimanager.kms.kms_keypair:
+    name: "{{ item.name }}"
+    type: "{{ item.type }}"
+    curve: "{{ item.curve | default(omit) }}"
+  loop:
+    - {name: root-ca, type: ec, curve: P-384}
+    - {name: ssh-signing, type: ed25519}
+
+- name: A TLS server key that leaves the KMS on purpose
+  pkimanager.kms.kms_keypair:
+    name: www-tls
+    type: ec
+    curve: P-256
+    exportable: true
+    private_key_path: /etc/pki/private/www.key
+    private_key_passphrase: "{{ vault_www_key_passphrase }}"
+
 - name: Revoke a compromised pair (kept for audit)
   pkimanager.kms.kms_keypair:
     name: web-signing
@@ -163,11 +221,30 @@ public_key_id:
   returned: when the pair exists after the run
   type: str
   sample: web-signing_pk
+type:
+  description: Type of the pair (V(rsa), V(ec), V(ed25519), V(ed448)).
+  returned: when the pair exists after the run
+  type: str
+  sample: rsa
+  version_added: 0.2.0
 size:
-  description: RSA modulus size in bits.
+  description: Key size in bits (the RSA modulus, or the EC curve's size); null for Ed25519 and Ed448.
   returned: when the pair exists after the run
   type: int
   sample: 3072
+curve:
+  description: Curve of an EC pair (V(P-256), V(P-384), V(P-521), V(secp256k1)); null for other types.
+  returned: when the pair exists after the run
+  type: str
+  sample: P-384
+  version_added: 0.2.0
+exportable:
+  description:
+    - Whether the KMS lets the private key be exported; null when the KMS does not say.
+  returned: when the pair exists after the run
+  type: bool
+  sample: false
+  version_added: 0.2.0
 state:
   description: KMIP state of the private key (V(Active), V(PreActive), V(Deactivated), V(Compromised)), or V(absent).
   returned: always
@@ -195,7 +272,7 @@ activation_date:
 changes:
   description:
     - What the run changed (or would change in check mode), among V(created), V(replaced), V(activated),
-      V(revoked), V(destroyed) and V(public key file written).
+      V(revoked), V(destroyed), V(public key file written) and V(private key file written).
   returned: always
   type: list
   elements: str
@@ -207,21 +284,26 @@ mismatch:
   elements: str
 """
 
-from ansible_collections.pkimanager.kms.plugins.module_utils.keypair import KeyPair
+from ansible_collections.pkimanager.kms.plugins.module_utils.key_specs import KEY_TYPES, RSA_SIZES
+from ansible_collections.pkimanager.kms.plugins.module_utils.keypair import PAIR_CURVES, KeyPair
 from ansible_collections.pkimanager.kms.plugins.module_utils.kms_module import KmsModule
 from ansible_collections.pkimanager.kms.plugins.module_utils.lifecycle import LifecycleOptions
-from ansible_collections.pkimanager.kms.plugins.module_utils.operations import RSA_SIZES
 
 
 def main():
     module = KmsModule(
         argument_spec=dict(
             LifecycleOptions.argument_spec(regenerate="fail"),
-            size=dict(type="int", default=3072, choices=list(RSA_SIZES)),
+            type=dict(type="str", default="rsa", choices=list(KEY_TYPES)),
+            size=dict(type="int", choices=list(RSA_SIZES)),
+            curve=dict(type="str", choices=list(PAIR_CURVES)),
             tags=dict(type="list", elements="str"),
             purge_tags=dict(type="bool", default=True),
             activate=dict(type="bool", default=True),
+            exportable=dict(type="bool"),
             public_key_path=dict(type="path"),
+            private_key_path=dict(type="path"),
+            private_key_passphrase=dict(type="str", no_log=True),
         ),
         validate=KeyPair.validate,
         supports_check_mode=True,

@@ -41,6 +41,8 @@ TASKS = {
     "kms_keypair": lambda name: {"name": name, "state": "absent"},
     "kms_certificate": lambda name: {"name": name, "state": "absent"},
     "kms_audit": lambda name: {"action": "summary"},
+    "kms_symmetric_key": lambda name: {"name": name, "state": "absent"},
+    "kms_key_info": lambda name: {"name": name},
 }
 
 

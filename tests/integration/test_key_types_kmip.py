@@ -21,6 +21,8 @@ from ansible_collections.pkimanager.kms.plugins.module_utils import ttlv
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
 from ansible_collections.pkimanager.kms.plugins.module_utils.pem import fingerprint_sha256
 
+from kmip_crypto import decrypt, encrypt
+
 # (key_type, size, curve) -> the cryptography class and curve of its public key
 KEY_PAIRS = {
     "rsa-2048": (dict(size=2048), rsa.RSAPublicKey, None),
@@ -208,26 +210,6 @@ def test_the_server_default_is_exportable(client):
 
 
 # -- symmetric keys --------------------------------------------------------------------
-
-def encrypt(key_id, data, nonce=None):
-    """Encrypt (test only): the server's default mode (AES-GCM; ChaCha20 with an 8-byte nonce)."""
-    children = [ttlv.text_string("UniqueIdentifier", key_id), ttlv.byte_string("Data", data)]
-    if nonce:
-        children.append(ttlv.byte_string("IVCounterNonce", nonce))
-
-    def parse(payload):
-        return dict((node.tag, node.value) for node in payload.children())
-    return ops.Operation("Encrypt", children, parse, key_id)
-
-
-def decrypt(key_id, encrypted, nonce=None):
-    children = [ttlv.text_string("UniqueIdentifier", key_id), ttlv.byte_string("Data", encrypted["Data"])]
-    if encrypted.get("IVCounterNonce", nonce):
-        children.append(ttlv.byte_string("IVCounterNonce", encrypted.get("IVCounterNonce", nonce)))
-    if "AuthenticatedEncryptionTag" in encrypted:
-        children.append(ttlv.byte_string("AuthenticatedEncryptionTag", encrypted["AuthenticatedEncryptionTag"]))
-    return ops.Operation("Decrypt", children, lambda payload: payload.require("Data").value, key_id)
-
 
 @pytest.mark.parametrize("algorithm, length", [("AES", 128), ("AES", 192), ("AES", 256), ("ChaCha20", 256)])
 def test_a_symmetric_key_encrypts_and_decrypts(client, algorithm, length):

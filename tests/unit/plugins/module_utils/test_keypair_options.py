@@ -10,7 +10,8 @@ import pytest
 from ansible_collections.pkimanager.kms.plugins.module_utils.options import ConnectionOptions
 from ansible_collections.pkimanager.kms.plugins.module_utils.keypair import KeyPair
 
-BASE = {"name": "web-signing", "tags": None, "public_key_path": None, "state": "present", "regenerate": "fail", "revocation_message": None}
+BASE = {"name": "web-signing", "tags": None, "public_key_path": None, "private_key_path": None,
+        "private_key_passphrase": None, "type": "rsa", "size": None, "curve": None, "exportable": None, "state": "present", "regenerate": "fail", "revocation_message": None}
 
 
 @pytest.mark.parametrize("name", ["a", "web-signing", "ns:key@v1.2_x", "A" * 128])

@@ -1,5 +1,6 @@
 # -*- coding: utf-8 -*-
-"""The key pair and certificate kinds without a KMS: how they compare, predict and report."""
+"""The key pair, symmetric key and certificate kinds without a KMS: how they check options,
+compare, predict and report."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -8,8 +9,11 @@ __metaclass__ = type
 import pytest
 
 from ansible_collections.pkimanager.kms.plugins.module_utils.certificate import Certificate
-from ansible_collections.pkimanager.kms.plugins.module_utils.keypair import KeyPair, tags_mismatch
+from ansible_collections.pkimanager.kms.plugins.module_utils.errors import TaskError
+from ansible_collections.pkimanager.kms.plugins.module_utils.keypair import KeyPair
+from ansible_collections.pkimanager.kms.plugins.module_utils.keys import tags_mismatch
 from ansible_collections.pkimanager.kms.plugins.module_utils.lifecycle import LifecycleOptions
+from ansible_collections.pkimanager.kms.plugins.module_utils.symmetric_key import SymmetricKey
 
 
 class Kms:
@@ -21,13 +25,14 @@ class Kms:
 
 def params(**options):
     values = dict((name, option.get("default")) for name, option in LifecycleOptions.argument_spec().items())
-    values.update(name="k1", size=3072, tags=None, purge_tags=True, activate=True, public_key_path=None)
+    values.update(name="k1", type="rsa", size=3072, curve=None, tags=None, purge_tags=True, activate=True,
+                  exportable=None, public_key_path=None, private_key_path=None, private_key_passphrase=None)
     values.update(options)
     return values
 
 
-PAIR = {"private_key_id": "k1", "public_key_id": "k1_pk", "size": 3072, "state": "Active", "tags": ["a", "b"],
-        "activation_date": None}
+PAIR = {"private_key_id": "k1", "public_key_id": "k1_pk", "type": "rsa", "size": 3072, "curve": None,
+        "state": "Active", "tags": ["a", "b"], "exportable": False, "activation_date": None}
 
 
 @pytest.mark.parametrize("have, want, purge, reason", [
@@ -53,15 +58,17 @@ def test_a_key_pair_compares_size_tags_and_revocation():
 
 def test_a_key_pair_prediction_is_what_create_makes():
     assert KeyPair(Kms(), params(tags=["z", "a"], activate=False)).predicted(None) == {
-        "private_key_id": "k1", "public_key_id": None, "size": 3072, "state": "PreActive", "tags": ["a", "z"],
-        "activation_date": None}
+        "private_key_id": "k1", "public_key_id": None, "type": "rsa", "size": 3072, "curve": None,
+        "state": "PreActive", "tags": ["a", "z"], "exportable": False, "activation_date": None}
 
 
 def test_a_key_pair_diff_holds_ids_size_state_tags_and_fingerprint_only():
     pair = KeyPair(Kms(), params())
-    shown = pair.diff_view(dict(PAIR, public_key_pem="-----BEGIN PUBLIC KEY-----", fingerprint_sha256="ab"))
-    assert shown == {"private_key_id": "k1", "public_key_id": "k1_pk", "size": 3072, "state": "Active",
-                     "tags": ["a", "b"], "fingerprint_sha256": "ab"}
+    shown = pair.diff_view(dict(PAIR, public_key_pem="-----BEGIN PUBLIC KEY-----", fingerprint_sha256="ab",
+                                _spki=b"der"))
+    assert shown == {"private_key_id": "k1", "public_key_id": "k1_pk", "type": "rsa", "size": 3072, "curve": None,
+                     "state": "Active", "tags": ["a", "b"], "exportable": False, "fingerprint_sha256": "ab"}
+    assert "_spki" not in pair.view(dict(PAIR, _spki=b"der"))
 
 
 def test_a_key_pair_checks_tags_and_the_public_key_folder(tmp_path):
@@ -102,3 +109,76 @@ def test_a_certificate_prediction_shows_the_requested_content():
 def test_a_certificate_takes_no_revocation_message_with_present():
     assert Certificate.validate(dict(CERT_PARAMS, revocation_message="why")) == [
         "revocation_message is only used with state=revoked or state=absent"]
+
+
+@pytest.mark.parametrize("options, problem", [
+    ({"type": "ec"}, "type=ec needs curve, one of P-256, P-384, P-521, secp256k1"),
+    ({"type": "rsa", "curve": "P-256"}, "curve is only used with type=ec, not type=rsa"),
+    ({"type": "ed25519", "size": 2048}, "size is only used with type=rsa"),
+    ({"type": "ec", "curve": "P-384", "size": 4096}, "size is only used with type=rsa"),
+    ({"private_key_passphrase": "x"}, "private_key_passphrase is only used with private_key_path"),
+    ({"private_key_path": "/tmp/k.pem", "exportable": False}, "private_key_path needs an exportable key pair"),
+])
+def test_a_key_pair_refuses_combinations_that_make_no_sense(options, problem):
+    problems = KeyPair.validate(params(**dict({"size": None}, **options)))
+    assert len(problems) == 1 and problems[0].startswith(problem), problems
+
+
+@pytest.mark.parametrize("options", [{"type": "ec", "curve": "P-521"}, {"type": "ed448"}, {"type": "rsa", "size": 4096},
+                                     {"private_key_path": "/tmp/k.pem", "exportable": True}])
+def test_a_key_pair_accepts_each_type_with_its_own_options(options):
+    assert KeyPair.validate(params(**dict({"size": None}, **options))) == []
+
+
+@pytest.mark.parametrize("current, options, reasons", [
+    (dict(PAIR, type="ec", size=384, curve="P-384"), {"type": "rsa"}, ["type is ec, requested rsa"]),
+    (dict(PAIR, type="ec", size=384, curve="P-384"), {"type": "ec", "curve": "P-256"},
+     ["curve is P-384, requested P-256"]),
+    (dict(PAIR, type="ed25519", size=None), {"type": "ed25519", "size": None}, []),
+    (dict(PAIR, size=3072), {"size": None}, []),
+    (dict(PAIR, exportable=True), {"exportable": None}, []),
+    (dict(PAIR, exportable=True), {"exportable": False}, ["exportable is True, requested False"]),
+])
+def test_a_key_pair_compares_type_curve_and_an_explicit_exportable(current, options, reasons):
+    assert KeyPair(Kms(), params(**options)).mismatch(current) == reasons
+
+
+def test_a_new_pair_without_exportable_cannot_have_its_private_key_written():
+    pair = KeyPair(Kms(), params(private_key_path="/tmp/k.pem"))
+    with pytest.raises(TaskError) as refused:
+        pair.check_can_create()
+    assert "set exportable=true" in str(refused.value)
+    with pytest.raises(TaskError) as refused:
+        pair.check_can_export(dict(PAIR, exportable=False))
+    assert "'k1' is not exportable" in str(refused.value)
+    KeyPair(Kms(), params(private_key_path="/tmp/k.pem", exportable=True)).check_can_create()
+
+
+def symmetric_params(**options):
+    values = dict((name, option.get("default")) for name, option in LifecycleOptions.argument_spec().items())
+    values.update(name="s1", algorithm="aes", size=None, tags=None, purge_tags=True, activate=True, exportable=None,
+                  key_path=None)
+    values.update(options)
+    return values
+
+
+@pytest.mark.parametrize("options, problem", [
+    ({"algorithm": "chacha20", "size": 128}, "size must be one of 256 for algorithm=chacha20, got 128"),
+    ({"key_path": "/tmp/k", "exportable": False}, "key_path needs an exportable symmetric key, and "
+                                                   "exportable=false makes the KMS refuse to export it"),
+    ({"algorithm": "aes", "size": 192}, None),
+    ({"algorithm": "chacha20"}, None),
+])
+def test_a_symmetric_key_checks_its_size_per_algorithm(options, problem):
+    problems = SymmetricKey.validate(symmetric_params(**options))
+    assert problems == ([problem] if problem else []), problems
+
+
+def test_a_symmetric_key_compares_algorithm_size_tags_and_revocation():
+    key = SymmetricKey(Kms(), symmetric_params(size=128, tags=["x"]))
+    current = {"algorithm": "aes", "size": 256, "state": "Compromised", "tags": ["x"], "exportable": False}
+    assert key.mismatch(current) == ["size is 256, requested 128", "the key is revoked (Compromised)"]
+    assert key.mismatch(dict(current, algorithm="chacha20")) == ["algorithm is chacha20, requested aes",
+                                                                 "the key is revoked (Compromised)"]
+    assert key.predicted(None) == {"type": "symmetric", "algorithm": "aes", "size": 128, "state": "Active",
+                                   "tags": ["x"], "exportable": False, "activation_date": None}
