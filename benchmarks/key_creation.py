@@ -211,7 +211,7 @@ def main():
         for _name, _count, make in rows[1:]:
             created.append(created_ids(client.call(make())))
         baseline_id = created[-1][0]
-        for _ in range(3):
+        for _warm_up in range(3):
             client.call(ops.get_attributes(baseline_id))
         started = datetime.datetime.now(datetime.timezone.utc)
         load_before = load_average()

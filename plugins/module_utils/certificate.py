@@ -12,6 +12,8 @@ __metaclass__ = type
 import datetime
 
 from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
+from ansible_collections.pkimanager.kms.plugins.module_utils import pkcs12
+from ansible_collections.pkimanager.kms.plugins.module_utils.errors import TaskError
 from ansible_collections.pkimanager.kms.plugins.module_utils.files import destination_problems, write_text_file
 from ansible_collections.pkimanager.kms.plugins.module_utils.issuers import BACKENDS
 from ansible_collections.pkimanager.kms.plugins.module_utils.lifecycle import ManagedObject, find
@@ -24,14 +26,16 @@ from ansible_collections.pkimanager.kms.plugins.module_utils.x509 import (
     facts,
     load_csr,
     requested_content,
-    spki_der,
     validity,
 )
+from ansible_collections.pkimanager.kms.plugins.module_utils.x509_keys import key_usage_problems, spki_der
 
 DESTINATIONS = ("dest", "chain_dest", "fullchain_dest")
 # Options that only one provider uses, and what the others say about them.
 MISPLACED = {"selfsigned": ("issuer", "csr_path", "csr_content"), "kms_ca": ("csr_path", "csr_content"),
-             "csr": ("keypair", "subject")}
+             "csr": ("keypair", "subject", "pkcs12_dest")}
+WHY_MISPLACED = {"subject": " (the subject comes from the CSR)",
+                 "pkcs12_dest": " (the CSR's private key is not in the KMS; a PKCS#12 bundle needs it)"}
 
 
 class Certificate(ManagedObject):
@@ -65,20 +69,24 @@ class Certificate(ManagedObject):
         provider = params["provider"]
         for option in MISPLACED[provider]:
             if params.get(option) is not None:
-                problems.append("%s is not used with provider=%s%s" % (
-                    option, provider, " (the subject comes from the CSR)" if option == "subject" else ""))
+                problems.append("%s is not used with provider=%s%s" % (option, provider, WHY_MISPLACED.get(option, "")))
+        if params.get("pkcs12_passphrase") and not params.get("pkcs12_dest"):
+            problems.append("pkcs12_passphrase is only used with pkcs12_dest")
         if params["validity_days"] is not None and params["validity_days"] < 1:
             problems.append("validity_days must be 1 or more")
         if params["renew_before_days"] < 0:
             problems.append("renew_before_days must be 0 or more")
-        problems += destination_problems(params, DESTINATIONS)
+        problems += destination_problems(params, DESTINATIONS + ("pkcs12_dest",))
         csr = None
         if provider == "csr":
             csr, found = load_csr(params)
             problems += found
             if csr is None:
                 return problems
-        return problems + requested_content(params, csr)[1]
+        content, found = requested_content(params, csr)
+        if csr is not None:
+            found += key_usage_problems(content["key_usage"], csr.public_key(), "the CSR's public key")
+        return problems + found
 
     # -- reading ---------------------------------------------------------------------
 
@@ -104,6 +112,10 @@ class Certificate(ManagedObject):
             csr = load_csr(self.params)[0] if self.params["provider"] == "csr" else None
             self._wanted = requested_content(self.params, csr)[0]
             self._backend = BACKENDS[self.params["provider"]](self.kms, self.params)
+            if self.params.get("pkcs12_dest") and not self._backend.key.exportable:
+                raise TaskError("pkcs12_dest: the private key of key pair %r is not exportable (the KMS refuses to "
+                                "export it), so no PKCS#12 file can hold it; nothing was written. Use a key pair created "
+                                "with exportable=true, or leave pkcs12_dest unset." % self._backend.key.name)
         return self._wanted, self._backend
 
     def mismatch(self, current):
@@ -157,16 +169,28 @@ class Certificate(ManagedObject):
                 self.kms.call(ops.unlink_certificate(public_key_id), entity_type="public_key")
 
     def export(self, current):
-        """Write dest, chain_dest and fullchain_dest; only files whose content differs."""
+        """Write dest, chain_dest, fullchain_dest and pkcs12_dest; only files whose content differs."""
         if not current.get("der"):
             return
         pem = der_to_pem("CERTIFICATE", current["der"])
-        wants_chain = self.params["chain_dest"] or self.params["fullchain_dest"]
-        chain = "".join(self._plan()[1].chain()) if wants_chain else ""
+        wants_chain = self.params["chain_dest"] or self.params["fullchain_dest"] or self.params.get("pkcs12_dest")
+        chain_ders = self._plan()[1].chain() if wants_chain else []
+        chain = "".join(der_to_pem("CERTIFICATE", der) for der in chain_ders)
         for option, content in zip(DESTINATIONS, (pem, chain, pem + chain)):
             path = self.params[option]
             if path and write_text_file(self.kms, path, content, option=option):
                 self.changes.append("%s %s written" % (option, path))
+        if self.params.get("pkcs12_dest"):
+            self._export_pkcs12(current["der"], chain_ders)
+
+    def _export_pkcs12(self, cert_der, chain_ders):
+        """The key pair's private key (read from the KMS only here), the certificate and the chain as PKCS#12."""
+        path = self.params["pkcs12_dest"]
+        key = self._plan()[1].key
+        key_der = self.kms.call(ops.get_private_key(key.private_key_id), entity_type="private_key")["der"]
+        if pkcs12.ensure_file(self.kms, path, "pkcs12_dest", self.name, key_der, cert_der, chain_ders,
+                              self.params.get("pkcs12_passphrase")):
+            self.changes.append("pkcs12_dest %s written" % path)
 
     def aliases(self, result, mismatch):
         """``certificate_id`` and ``changed_reason`` (the 0.1.0 names), kept for one release."""

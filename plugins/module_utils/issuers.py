@@ -16,15 +16,13 @@ __metaclass__ = type
 from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import TaskError
 from ansible_collections.pkimanager.kms.plugins.module_utils.lifecycle import require, wrong_type_message
-from ansible_collections.pkimanager.kms.plugins.module_utils.pem import der_to_pem
 from ansible_collections.pkimanager.kms.plugins.module_utils.x509 import (
     content_of,
     extension_config,
     load_csr,
-    signed_by,
-    spki_der,
     validity,
 )
+from ansible_collections.pkimanager.kms.plugins.module_utils.x509_keys import key_usage_problems, signed_by, spki_der
 
 MAX_CHAIN_LENGTH = 10
 # validity_days when the task does not set it: CA-sized for a CA, and a leaf's fits under it.
@@ -36,6 +34,14 @@ DEFAULT_VALIDITY_DAYS = 365
 def default_validity_days(wanted):
     """validity_days when the task leaves it unset (before an issuer's cap, see IssuedBackend)."""
     return DEFAULT_CA_VALIDITY_DAYS if wanted["basic_constraints"]["ca"] else DEFAULT_VALIDITY_DAYS
+
+
+def check_key_usage(wanted, spki, what):
+    """Refuse key usage bits that the certified key's type cannot have (keyEncipherment for EC, ...)."""
+    from cryptography.hazmat.primitives import serialization
+    problems = key_usage_problems(wanted["key_usage"], serialization.load_der_public_key(spki), what)
+    if problems:
+        raise TaskError("; ".join(problems))
 
 
 class Issuer:
@@ -85,16 +91,16 @@ class Issuer:
                             % (self.name, self.private_key_id, key["state"]))
 
     def chain(self):
-        """PEM of this issuer and each issuer above it, following CertificateLink up to the root."""
-        pems, name, links, der = [], self.name, self.links, self.der
-        while len(pems) < MAX_CHAIN_LENGTH:
-            pems.append(der_to_pem("CERTIFICATE", der))
+        """DER of this issuer and each issuer above it, following CertificateLink up to the root."""
+        ders, name, links, der = [], self.name, self.links, self.der
+        while len(ders) < MAX_CHAIN_LENGTH:
+            ders.append(der)
             parent = links.get("CertificateLink")
             if not parent or parent == name:
                 break
             links = self.kms.call(ops.get_attributes(parent), entity_type="certificate")["links"]
             name, der = parent, self.kms.call(ops.get_certificate(parent), entity_type="certificate")["der"]
-        return pems
+        return ders
 
 
 class KeyPairSource:
@@ -106,7 +112,8 @@ class KeyPairSource:
             raise TaskError(wrong_type_message(name, attrs["object_type"], "PrivateKey", "keypair"))
         if attrs["state"] != "Active":
             raise TaskError("keypair %r is %s; only an Active key pair can be certified" % (name, attrs["state"]))
-        self.private_key_id = name
+        self.name = self.private_key_id = name
+        self.exportable = bool(attrs.get("exportable"))
         self.public_key_id = attrs["links"]["PublicKeyLink"]
         self.spki = kms.call(ops.get_public_key(self.public_key_id), entity_type="public_key")["der"]
 
@@ -125,7 +132,8 @@ class SelfSignedBackend:
         return None
 
     def check_can_issue(self, wanted, params):
-        """Nothing to refuse: an Active key pair can always sign for itself, for any validity."""
+        """Only key usage that fits the key: an Active key pair can always sign for itself, for any validity."""
+        check_key_usage(wanted, self.spki, "key pair %r" % self.key.name)
 
     def validity_days(self, wanted, params):
         return params["validity_days"] or default_validity_days(wanted)
@@ -154,6 +162,7 @@ class IssuedBackend:
         return None
 
     def check_can_issue(self, wanted, params):
+        check_key_usage(wanted, self.spki, self.certified)
         self.issuer.check_can_issue(wanted, params["validity_days"])
 
     def validity_days(self, wanted, params):
@@ -179,6 +188,7 @@ class KmsCaBackend(IssuedBackend):
         super(KmsCaBackend, self).__init__(kms, params)
         self.key = KeyPairSource(kms, params["keypair"])
         self.spki = self.key.spki
+        self.certified = "key pair %r" % self.key.name
 
     def issue(self, name, wanted, params):
         self.certify(name, wanted, params, public_key_id=self.key.public_key_id, subject=wanted["subject"])
@@ -191,6 +201,7 @@ class CsrBackend(IssuedBackend):
         super(CsrBackend, self).__init__(kms, params)
         self.csr = load_csr(params)[0]
         self.spki = spki_der(self.csr.public_key())
+        self.certified = "the CSR's public key"
 
     def issue(self, name, wanted, params):
         from cryptography.hazmat.primitives import serialization

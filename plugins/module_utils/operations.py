@@ -169,14 +169,19 @@ def _key_material(payload, object_type, what):
     return material.value
 
 
+def _get_pkcs8(object_id, object_type, what, label, entity_type):
+    """Get a key in KeyFormatType PKCS8 (SPKI DER for a public key, PKCS#8 DER for a private one)."""
+    def parse(payload):
+        der = _checked_der(entity_type, _key_material(payload, object_type, what))
+        return {"object_id": payload.get("UniqueIdentifier", types=ttlv.TEXT_STRING), "der": der,
+                "pem": der_to_pem(label, der)}
+    return Operation("Get", [_uid(_check_id(object_id)), ttlv.enumeration("KeyFormatType", "PKCS8")],
+                     parse, object_id, entity_type)
+
+
 def get_public_key(object_id):
     """Get a public key as PEM SubjectPublicKeyInfo (KeyFormatType PKCS8 gives SPKI DER); any key type."""
-    def parse(payload):
-        der = _checked_der("public_key", _key_material(payload, "PublicKey", "public key"))
-        return {"object_id": payload.get("UniqueIdentifier", types=ttlv.TEXT_STRING), "der": der,
-                "pem": der_to_pem("PUBLIC KEY", der)}
-    return Operation("Get", [_uid(_check_id(object_id)), ttlv.enumeration("KeyFormatType", "PKCS8")],
-                     parse, object_id, "public_key")
+    return _get_pkcs8(object_id, "PublicKey", "public key", "PUBLIC KEY", "public_key")
 
 
 def get_private_key(object_id):
@@ -186,12 +191,7 @@ def get_private_key(object_id):
     (Not_Extractable), and for a revoked key. The result holds key material: keep it out
     of logs (the audit trail drops ``der``/``pem``).
     """
-    def parse(payload):
-        der = _checked_der("private_key", _key_material(payload, "PrivateKey", "private key"))
-        return {"object_id": payload.get("UniqueIdentifier", types=ttlv.TEXT_STRING), "der": der,
-                "pem": der_to_pem("PRIVATE KEY", der)}
-    return Operation("Get", [_uid(_check_id(object_id)), ttlv.enumeration("KeyFormatType", "PKCS8")],
-                     parse, object_id, "private_key")
+    return _get_pkcs8(object_id, "PrivateKey", "private key", "PRIVATE KEY", "private_key")
 
 
 def get_symmetric_key(object_id):

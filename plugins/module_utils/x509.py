@@ -20,6 +20,7 @@ import re
 
 from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
 from ansible_collections.pkimanager.kms.plugins.module_utils.pem import der_to_pem, fingerprint_sha256
+from ansible_collections.pkimanager.kms.plugins.module_utils.x509_keys import key_facts
 
 # Subject fields: the option's key -> (OID, upper bound OpenSSL enforces on the value).
 SUBJECT_OIDS = {"CN": ("2.5.4.3", 64), "O": ("2.5.4.10", 64), "OU": ("2.5.4.11", 64), "C": ("2.5.4.6", 2),
@@ -321,25 +322,6 @@ def _shown(value):
     return str(value)
 
 
-def signed_by(cert, issuer):
-    """True when ``issuer`` (a certificate) issued ``cert``: names chain and the RSA signature verifies."""
-    from cryptography.exceptions import InvalidSignature
-    from cryptography.hazmat.primitives.asymmetric import padding
-    if cert.issuer != issuer.subject:
-        return False
-    try:
-        issuer.public_key().verify(cert.signature, cert.tbs_certificate_bytes, padding.PKCS1v15(),
-                                   cert.signature_hash_algorithm)
-    except (InvalidSignature, TypeError, ValueError):
-        return False
-    return True
-
-
-def spki_der(public_key):
-    from cryptography.hazmat.primitives import serialization
-    return public_key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-
-
 def facts(der):
     """What a module returns about a certificate (``pem`` included, key material never)."""
     from cryptography import x509
@@ -349,4 +331,5 @@ def facts(der):
     result.update({"pem": der_to_pem("CERTIFICATE", der), "serial_number": cert.serial_number,
                    "issuer": name_fields(cert.issuer), "not_before": ops.iso_utc(not_before),
                    "not_after": ops.iso_utc(not_after), "fingerprint_sha256": fingerprint_sha256(der)})
+    result.update(key_facts(cert))
     return result

@@ -14,7 +14,8 @@ short_description: Issue, renew, revoke and remove X.509 certificates held in a 
 version_added: 0.1.0
 description:
   - Issues X.509 certificates inside a Cosmian KMS over KMIP 2.1 (Certify), keeps them matching the
-    task, renews them before they expire, revokes and removes them. Private keys never leave the KMS.
+    task, renews them before they expire, revokes and removes them. Private keys never leave the KMS, except
+    in the PKCS#12 bundle O(pkcs12_dest) of an exportable key pair.
   - O(name) is the stable handle of the certificate; it is used as the certificate's unique identifier
     in the KMS, and a re-issued certificate keeps it.
   - Three providers, in the manner of M(community.crypto.x509_certificate)'s, say who signs
@@ -199,11 +200,36 @@ options:
     description:
       - Write the certificate followed by its issuer chain (PEM) to this file.
     type: path
+  pkcs12_dest:
+    description:
+      - Write a PKCS#12 bundle of the key pair's private key, the certificate and its issuer chain (up to and
+        including the root) to this file, for O(provider=selfsigned) and O(provider=kms_ca).
+      - The key pair must be exportable (M(pkimanager.kms.kms_keypair) with O(pkimanager.kms.kms_keypair#module:exportable=true));
+        otherwise the task fails before anything is issued or written. The private key is read from the KMS only when
+        this option is set, and never appears in the result, the diff or the audit trail.
+      - The file is created with mode V(0600) unless O(mode) says otherwise; the folder must exist and be writable.
+      - An existing file is read with O(pkcs12_passphrase) and rewritten only when it cannot be, or when its
+        private key, certificate or chain differ (a PKCS#12 file differs byte-wise on each build).
+    type: path
+    version_added: 0.2.0
+  pkcs12_passphrase:
+    description:
+      - Passphrase protecting O(pkcs12_dest) (encryption with AES-256-CBC and PBKDF2 and a MAC, with
+        cryptography 38 or later). Without it, the bundle is not encrypted.
+    type: str
+    version_added: 0.2.0
 notes:
   - A re-issued certificate replaces the previous one under the same name; the previous one is not revoked.
   - A revoked certificate cannot be read back from Cosmian KMS, so with O(state=present) it is re-issued.
   - Cosmian KMS adds the RFC 9608 noRevAvail extension to self-signed certificates that are not CAs.
   - Certificates get a subjectKeyIdentifier, and those signed by an issuer an authorityKeyIdentifier.
+  - Issuer and certified keys may be of any type M(pkimanager.kms.kms_keypair) makes (RSA, EC P-256, P-384, P-521 and
+    secp256k1, Ed25519, Ed448), mixed freely in a chain. The signature algorithm follows the issuer's key; Cosmian KMS
+    5.28 signs V(sha256WithRSAEncryption) with RSA, V(ecdsa-with-SHA256) with every EC curve (P-384 and P-521
+    included) and V(ED25519) or V(ED448) with Edwards keys (see RV(signature_algorithm)).
+  - Key usage bits that a key type cannot have are refused before anything is issued, following RFC 5480 and
+    RFC 8410 (V(keyEncipherment) and V(dataEncipherment) for EC and Edwards keys; V(keyAgreement),
+    V(encipherOnly) and V(decipherOnly) for Edwards keys).
 seealso:
   - module: pkimanager.kms.kms_keypair
   - module: pkimanager.kms.kms_audit
@@ -257,6 +283,20 @@ EXAMPLES = r"""
     issuer: root-ca-cert
     extended_key_usage: [clientAuth]
     validity_days: 365
+
+- name: An Ed25519 TLS server certificate under the root, and a PKCS#12 bundle of it (exportable key pair)
+  pkimanager.kms.kms_certificate:
+    name: api-cert
+    provider: kms_ca
+    keypair: api-ed25519
+    issuer: root-ca-cert
+    subject:
+      CN: api.example.com
+    subject_alt_names: [DNS:api.example.com]
+    key_usage: [digitalSignature]
+    extended_key_usage: [serverAuth]
+    pkcs12_dest: /etc/pki/private/api.p12
+    pkcs12_passphrase: "{{ vault_api_p12_passphrase }}"
 
 - name: Revoke a certificate
   pkimanager.kms.kms_certificate:
@@ -376,6 +416,18 @@ basic_constraints:
   description: The basic constraints (V(ca), V(path_length), V(critical)), or null without the extension.
   returned: when RV(pem) is returned, or predicted in check mode
   type: dict
+public_key_type:
+  description: Type of the certified public key, V(rsa), V(ec), V(ed25519) or V(ed448).
+  returned: when RV(pem) is returned
+  type: str
+  sample: ec
+  version_added: 0.2.0
+signature_algorithm:
+  description: The certificate's signature algorithm as OpenSSL names it; it follows the issuer's key type.
+  returned: when RV(pem) is returned
+  type: str
+  sample: ecdsa-with-SHA256
+  version_added: 0.2.0
 """
 
 from ansible_collections.pkimanager.kms.plugins.module_utils.certificate import Certificate
@@ -409,6 +461,8 @@ def main():
             dest=dict(type="path"),
             chain_dest=dict(type="path"),
             fullchain_dest=dict(type="path"),
+            pkcs12_dest=dict(type="path"),
+            pkcs12_passphrase=dict(type="str", no_log=True),
         ),
         validate=Certificate.validate,
         supports_check_mode=True,

@@ -18,7 +18,7 @@ description:
     or a compliance job reads (for example every RSA-2048 key still active).
   - Keys are private keys and symmetric keys. A key pair is one entry, under its private key's
     id (the name M(pkimanager.kms.kms_keypair) gives it); its public key is not an entry of its
-    own but shows as RV(keys[].public_key_id) and RV(keys[].fingerprint_sha256). Certificates
+    own but shows as RV(kms_keys[].public_key_id) and RV(kms_keys[].fingerprint_sha256). Certificates
     are not listed.
   - All filters given must hold. Tags, the object type and the state are filtered by the KMS
     (KMIP Locate); the key type and size on the attributes of the keys found.
@@ -44,7 +44,7 @@ options:
     description:
       - Only the key with this unique identifier (a key pair's name, which is its private key's id).
       - The id of a public key or of a certificate matches nothing; a name that does not exist
-        gives an empty RV(keys).
+        gives an empty RV(kms_keys).
     type: str
   tags:
     description:

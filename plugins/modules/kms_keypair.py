@@ -27,6 +27,7 @@ extends_documentation_fragment:
   - pkimanager.kms.audit
   - pkimanager.kms.audit.context
   - pkimanager.kms.revocation
+  - pkimanager.kms.key
   - ansible.builtin.files
 attributes:
   check_mode:
@@ -71,15 +72,6 @@ options:
     type: str
     choices: [P-256, P-384, P-521, secp256k1]
     version_added: 0.2.0
-  exportable:
-    description:
-      - Whether the KMS lets the private key be exported (Cosmian's C(Sensitive) attribute, set at creation).
-      - When not set, a new pair is created non-exportable, and the exportability of an existing pair is not
-        compared (pairs made by version 0.1.0 are exportable; RV(exportable) says what a pair is).
-      - When set and different from an existing pair's, it is a mismatch (see O(regenerate)); the KMS cannot
-        change it.
-    type: bool
-    version_added: 0.2.0
   private_key_path:
     description:
       - Write the private key (PKCS#8 PEM) to this file, for a host that needs it (such as a TLS server).
@@ -95,27 +87,6 @@ options:
       - Encrypt the private key file with this passphrase (PKCS#8 with the best available encryption).
     type: str
     version_added: 0.2.0
-  tags:
-    description:
-      - Tags of the pair (Cosmian tags, searchable with C(ckms) and KMIP Locate).
-      - Tags must not be empty or start with V(_) (reserved by the KMS).
-      - Cosmian KMS sets tags when an object is created and cannot change them later, so a pair
-        whose tags differ is handled like any other mismatch, according to O(regenerate).
-      - When not set, the pair's tags are left as they are.
-    type: list
-    elements: str
-  purge_tags:
-    description:
-      - When V(true), tags of the existing pair that are not in O(tags) count as a mismatch.
-      - When V(false), the pair matches as long as it has every tag in O(tags).
-    type: bool
-    default: true
-  activate:
-    description:
-      - Create the keys Active (and activate a PreActive pair). Certify and Sign need Active keys.
-      - When V(false), new keys are created PreActive.
-    type: bool
-    default: true
   regenerate:
     description:
       - What to do when a pair of this name exists but does not match O(type), O(size), O(curve), O(tags) or

@@ -27,6 +27,7 @@ extends_documentation_fragment:
   - pkimanager.kms.audit
   - pkimanager.kms.audit.context
   - pkimanager.kms.revocation
+  - pkimanager.kms.key
   - ansible.builtin.files
 attributes:
   check_mode:
@@ -63,32 +64,6 @@ options:
       - Key size in bits; V(128), V(192) or V(256) for AES, V(256) for ChaCha20. V(256) when not set.
     type: int
     choices: [128, 192, 256]
-  tags:
-    description:
-      - Tags of the key (Cosmian tags, searchable with C(ckms) and KMIP Locate).
-      - Tags must not be empty or start with V(_) (reserved by the KMS).
-      - Cosmian KMS sets tags when an object is created and cannot change them later, so a key whose tags
-        differ is handled like any other mismatch, according to O(regenerate).
-      - When not set, the key's tags are left as they are.
-    type: list
-    elements: str
-  purge_tags:
-    description:
-      - When V(true), tags of the existing key that are not in O(tags) count as a mismatch.
-      - When V(false), the key matches as long as it has every tag in O(tags).
-    type: bool
-    default: true
-  activate:
-    description:
-      - Create the key Active (and activate a PreActive key). When V(false), a new key is created PreActive.
-    type: bool
-    default: true
-  exportable:
-    description:
-      - Whether the KMS lets the key be exported (Cosmian's C(Sensitive) attribute, set at creation).
-      - When not set, a new key is created non-exportable, and the exportability of an existing key is not
-        compared. When set and different from an existing key's, it is a mismatch (see O(regenerate)).
-    type: bool
   regenerate:
     description:
       - What to do when a key of this name exists but does not match O(algorithm), O(size), O(tags) or

@@ -327,6 +327,11 @@ PARSERS = {
         st.just(ttlv.structure("Object", [ttlv.enumeration("CertificateType", "X509"),
                                           ttlv.byte_string("CertificateValue", CERT_DER)])))),
     "get_attributes": (ops.get_attributes("k"), _answer(UID, ATTRIBUTES)),
+    "get_symmetric_key": (ops.get_symmetric_key("k"), _answer(
+        UID, st.just(ttlv.enumeration("ObjectType", "SymmetricKey")),
+        st.binary(min_size=1, max_size=32).map(lambda key: ttlv.structure("Object", [ttlv.structure("KeyBlock", [
+            ttlv.enumeration("KeyFormatType", "Raw"), ttlv.structure("KeyValue", [
+                ttlv.byte_string("KeyMaterial", key)])])])))),
     "locate": (ops.locate(object_type="PrivateKey"), st.lists(IDS, max_size=4).map(
         lambda ids: ttlv.structure("ResponsePayload", [ttlv.integer("LocatedItems", len(ids))]
                                    + _id_list("UniqueIdentifier", ids)))),
@@ -334,7 +339,7 @@ PARSERS = {
 # Tags the parsers read: random payloads are made of these, at any type and nesting.
 PARSER_TAGS = st.sampled_from([
     "UniqueIdentifier", "PrivateKeyUniqueIdentifier", "PublicKeyUniqueIdentifier", "Object", "PublicKey",
-    "Certificate", "KeyBlock", "KeyValue", "KeyMaterial", "CertificateValue", "Attributes", "ObjectType",
+    "Certificate", "SymmetricKey", "KeyBlock", "KeyValue", "KeyMaterial", "CertificateValue", "Attributes", "ObjectType",
     "State", "CryptographicAlgorithm", "CryptographicLength", "ActivationDate", "DeactivationDate",
     "InitialDate", "Link", "LinkType", "LinkedObjectIdentifier", "Attribute", "VendorIdentification",
     "AttributeName", "AttributeValue"])
@@ -380,6 +385,7 @@ SHAPES = {
     "get_public_key": _is_material,
     "get_certificate": _is_material,
     "get_attributes": _is_attributes,
+    "get_symmetric_key": lambda value: isinstance(value["key"], bytes) and _optional(value["object_id"], str),
     "locate": lambda value: isinstance(value, list) and all(isinstance(v, str) for v in value),
 }
 

@@ -11,7 +11,8 @@ from ansible_collections.pkimanager.kms.plugins.module_utils.options import Conn
 from ansible_collections.pkimanager.kms.plugins.module_utils.keypair import KeyPair
 
 BASE = {"name": "web-signing", "tags": None, "public_key_path": None, "private_key_path": None,
-        "private_key_passphrase": None, "type": "rsa", "size": None, "curve": None, "exportable": None, "state": "present", "regenerate": "fail", "revocation_message": None}
+        "private_key_passphrase": None, "type": "rsa", "size": None, "curve": None, "exportable": None,
+        "state": "present", "regenerate": "fail", "revocation_message": None}
 
 
 @pytest.mark.parametrize("name", ["a", "web-signing", "ns:key@v1.2_x", "A" * 128])

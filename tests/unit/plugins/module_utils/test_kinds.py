@@ -164,8 +164,8 @@ def symmetric_params(**options):
 
 @pytest.mark.parametrize("options, problem", [
     ({"algorithm": "chacha20", "size": 128}, "size must be one of 256 for algorithm=chacha20, got 128"),
-    ({"key_path": "/tmp/k", "exportable": False}, "key_path needs an exportable symmetric key, and "
-                                                   "exportable=false makes the KMS refuse to export it"),
+    ({"key_path": "/tmp/k", "exportable": False},
+     "key_path needs an exportable symmetric key, and exportable=false makes the KMS refuse to export it"),
     ({"algorithm": "aes", "size": 192}, None),
     ({"algorithm": "chacha20"}, None),
 ])

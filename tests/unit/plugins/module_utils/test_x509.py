@@ -8,6 +8,7 @@ __metaclass__ = type
 import base64
 import datetime
 import ipaddress
+import os
 
 import pytest
 from cryptography import x509
@@ -18,6 +19,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from ansible_collections.pkimanager.kms.plugins.module_utils import x509 as certs
 from ansible_collections.pkimanager.kms.plugins.module_utils.certificate import Certificate
 from ansible_collections.pkimanager.kms.plugins.module_utils.issuers import default_validity_days
+from ansible_collections.pkimanager.kms.plugins.module_utils import x509_keys as keys
 
 PRESENT = {"name": "www-cert", "state": "present", "provider": "kms_ca", "keypair": "www", "issuer": "root",
            "csr_path": None, "csr_content": None, "subject": {"CN": "www.example.test"}, "subject_alt_names": None,
@@ -299,8 +301,8 @@ def test_signed_by_checks_names_and_signature(key):
     root = issue(key, "Root", [])
     leaf = issue(other, "leaf", [], issuer_key=key, issuer_name=root.subject)
     forged = issue(other, "leaf", [], issuer_key=other, issuer_name=root.subject)
-    assert certs.signed_by(root, root) and certs.signed_by(leaf, root)
-    assert not certs.signed_by(forged, root) and not certs.signed_by(leaf, leaf)
+    assert keys.signed_by(root, root) and keys.signed_by(leaf, root)
+    assert not keys.signed_by(forged, root) and not keys.signed_by(leaf, leaf)
 
 
 def test_facts_have_no_private_material_and_iso_dates(key):
@@ -321,3 +323,160 @@ def test_subject_values_with_control_characters_are_refused(value):
 
 def test_subject_values_with_ordinary_unicode_pass():
     assert certs.subject_problems({"CN": "Zürich Root CA", "O": "Ōkami & Co., Ltd."}) == []
+
+
+# -- every key type: signatures, key usage, PKCS#12 -------------------------------------
+
+def new_key(kind):
+    from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519
+    curves = {"P-256": ec.SECP256R1, "P-384": ec.SECP384R1, "P-521": ec.SECP521R1, "secp256k1": ec.SECP256K1}
+    if kind == "rsa":
+        return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    if kind in curves:
+        return ec.generate_private_key(curves[kind]())
+    return {"ed25519": ed25519.Ed25519PrivateKey, "ed448": ed448.Ed448PrivateKey}[kind].generate()
+
+
+def signed(subject_key, subject, issuer_key, issuer_name=None, digest=hashes.SHA256()):
+    """A certificate for ``subject_key`` signed by ``issuer_key`` (EdDSA takes no digest)."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)])
+    builder = (x509.CertificateBuilder().subject_name(name).issuer_name(issuer_name or name)
+               .public_key(subject_key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now).not_valid_after(now + datetime.timedelta(days=10)))
+    eddsa = keys.key_type(issuer_key.public_key()) in ("ed25519", "ed448")
+    return builder.sign(issuer_key, None if eddsa else digest)
+
+
+KINDS = ["rsa", "P-256", "P-384", "P-521", "secp256k1", "ed25519", "ed448"]
+TYPES = {"rsa": "rsa", "ed25519": "ed25519", "ed448": "ed448"}
+
+
+@pytest.mark.parametrize("issuer_kind", KINDS)
+@pytest.mark.parametrize("subject_kind", ["rsa", "P-256", "ed25519"])
+def test_signed_by_verifies_every_issuer_key_type(issuer_kind, subject_kind):
+    issuer_key, subject_key, stranger = new_key(issuer_kind), new_key(subject_kind), new_key(issuer_kind)
+    root = signed(issuer_key, "Root", issuer_key)
+    leaf = signed(subject_key, "leaf", issuer_key, root.subject)
+    forged = signed(subject_key, "leaf", stranger, root.subject)
+    assert keys.signed_by(root, root) and keys.signed_by(leaf, root)
+    assert not keys.signed_by(forged, root)
+    assert not keys.signed_by(leaf, leaf)  # the names do not chain
+    assert keys.key_facts(leaf)["public_key_type"] == TYPES.get(subject_kind, "ec")
+
+
+def test_ecdsa_signatures_verify_with_any_digest_and_are_named_like_openssl():
+    key = new_key("P-384")
+    for digest, name in ((hashes.SHA256(), "ecdsa-with-SHA256"), (hashes.SHA384(), "ecdsa-with-SHA384")):
+        cert = signed(key, "Root", key, digest=digest)
+        assert keys.signed_by(cert, cert) and keys.key_facts(cert)["signature_algorithm"] == name
+    ed = new_key("ed25519")
+    assert keys.key_facts(signed(ed, "Root", ed)) == {"public_key_type": "ed25519", "signature_algorithm": "ED25519"}
+    rsa_key = new_key("rsa")
+    assert keys.key_facts(signed(rsa_key, "Root", rsa_key))["signature_algorithm"] == "sha256WithRSAEncryption"
+
+
+def test_a_signature_of_another_key_type_does_not_verify():
+    rsa_key, ec_key = new_key("rsa"), new_key("P-256")
+    rsa_root, ec_root = signed(rsa_key, "Root", rsa_key), signed(ec_key, "Root", ec_key)
+    assert not keys.signed_by(rsa_root, ec_root) and not keys.signed_by(ec_root, rsa_root)
+
+
+@pytest.mark.parametrize("kind, usage, refused", [
+    ("rsa", ["digitalSignature", "keyEncipherment"], []),
+    ("P-256", ["digitalSignature", "keyAgreement"], []),
+    ("P-384", ["digitalSignature", "keyEncipherment"], ["keyEncipherment"]),
+    ("ed25519", ["digitalSignature", "keyCertSign", "cRLSign", "nonRepudiation"], []),
+    ("ed25519", ["digitalSignature", "keyAgreement", "dataEncipherment"], ["dataEncipherment", "keyAgreement"]),
+    ("ed448", ["keyEncipherment"], ["keyEncipherment"]),
+])
+def test_key_usage_that_a_key_type_cannot_have_is_refused(kind, usage, refused):
+    problems = keys.key_usage_problems(usage, new_key(kind).public_key(), "key pair 'k'")
+    assert bool(problems) == bool(refused)
+    for name in refused:
+        assert name in problems[0] and "key pair 'k'" in problems[0]
+
+
+def test_a_csr_with_an_ec_key_and_key_encipherment_is_refused_before_the_kms():
+    key = new_key("P-256")
+    pem = make_csr(key, (key_usage(digital_signature=True, key_encipherment=True), True))
+    problems = Certificate.validate(csr_params(pem))
+    assert any("keyEncipherment cannot be used with the CSR's public key, an EC key" in p for p in problems), problems
+    for kind in ("P-256", "ed25519"):
+        key = new_key(kind)
+        builder = x509.CertificateSigningRequestBuilder().subject_name(
+            x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, kind + ".example.test")]))
+        csr = builder.sign(key, None if kind == "ed25519" else hashes.SHA256())
+        assert Certificate.validate(csr_params(csr.public_bytes(serialization.Encoding.PEM).decode())) == []
+
+
+def test_pkcs12_options_are_checked_before_the_kms(tmp_path, key):
+    pem = make_csr(key)
+    assert any("pkcs12_dest is not used with provider=csr" in p
+               for p in Certificate.validate(csr_params(pem, pkcs12_dest=str(tmp_path / "x.p12"))))
+    assert Certificate.validate(dict(PRESENT, pkcs12_passphrase="secret")) == [
+        "pkcs12_passphrase is only used with pkcs12_dest"]
+    assert Certificate.validate(dict(PRESENT, pkcs12_dest=str(tmp_path / "missing" / "x.p12"))) == [
+        "pkcs12_dest %s: the folder %s does not exist" % (tmp_path / "missing" / "x.p12", tmp_path / "missing")]
+    assert Certificate.validate(dict(PRESENT, pkcs12_dest=str(tmp_path / "x.p12"), pkcs12_passphrase="s")) == []
+
+
+class PrivateFileModule:
+    """The few AnsibleModule methods pkcs12.ensure_file uses; records the file arguments."""
+
+    check_mode = False
+    params = {}
+    applied = None
+
+    @staticmethod
+    def atomic_move(src, dest):
+        os.rename(src, dest)
+
+    @staticmethod
+    def load_file_common_arguments(params, path):
+        return {"path": path, "mode": params.get("mode")}
+
+    def set_fs_attributes_if_different(self, file_args, changed):
+        self.applied = file_args
+        mode = int(file_args["mode"], 8) if isinstance(file_args["mode"], str) else file_args["mode"]
+        if mode is not None and os.stat(file_args["path"]).st_mode & 0o777 != mode:
+            if not self.check_mode:
+                os.chmod(file_args["path"], mode)
+            return True
+        return changed
+
+
+@pytest.mark.parametrize("kind", ["rsa", "P-384", "ed25519", "ed448"])
+def test_a_pkcs12_bundle_is_rewritten_only_when_what_it_holds_changes(tmp_path, kind):
+    from cryptography.hazmat.primitives.serialization import pkcs12 as p12
+    from ansible_collections.pkimanager.kms.plugins.module_utils import pkcs12
+    root_key, leaf_key = new_key("ed25519"), new_key(kind)
+    root = signed(root_key, "Root", root_key)
+    leaf = signed(leaf_key, "leaf", root_key, root.subject)
+    der = serialization.Encoding.DER
+    key_der = leaf_key.private_bytes(der, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    bundle = (key_der, leaf.public_bytes(der), [root.public_bytes(der)])
+    path, module = str(tmp_path / "leaf.p12"), PrivateFileModule()
+
+    assert pkcs12.ensure_file(module, path, "pkcs12_dest", "leaf", *bundle, passphrase="pw")
+    assert os.stat(path).st_mode & 0o777 == 0o600 and module.applied["mode"] == "0600"
+    loaded_key, loaded_cert, loaded_chain = p12.load_key_and_certificates(open(path, "rb").read(), b"pw")
+    assert loaded_cert == leaf and loaded_chain == [root]
+    assert keys.spki_der(loaded_key.public_key()) == keys.spki_der(leaf_key.public_key())
+    first = open(path, "rb").read()
+    assert not pkcs12.ensure_file(module, path, "pkcs12_dest", "leaf", *bundle, passphrase="pw")
+    assert open(path, "rb").read() == first  # same content: not rebuilt (a rebuild differs byte-wise)
+    assert pkcs12.ensure_file(module, path, "pkcs12_dest", "leaf", *bundle, passphrase="other")
+    assert p12.load_key_and_certificates(open(path, "rb").read(), b"other")[1] == leaf
+    assert pkcs12.ensure_file(module, path, "pkcs12_dest", "leaf", *bundle, passphrase=None)  # now unprotected
+    assert p12.load_key_and_certificates(open(path, "rb").read(), None)[1] == leaf
+    assert pkcs12.ensure_file(module, path, "pkcs12_dest", "leaf", *bundle, passphrase="pw")  # protected again
+    assert pkcs12.ensure_file(module, path, "pkcs12_dest", "leaf", bundle[0], bundle[1], [], passphrase="pw")
+    assert p12.load_key_and_certificates(open(path, "rb").read(), b"pw")[2] == []
+
+    module.params = {"mode": 0o640}
+    assert pkcs12.ensure_file(module, path, "pkcs12_dest", "leaf", *bundle, passphrase="pw")
+    assert os.stat(path).st_mode & 0o777 == 0o640
+    module.check_mode, before = True, open(path, "rb").read()
+    assert pkcs12.ensure_file(module, path, "pkcs12_dest", "leaf", *bundle, passphrase="changed")
+    assert open(path, "rb").read() == before
