@@ -16,12 +16,11 @@ from ansible_collections.pkimanager.kms.plugins.module_utils import pkcs12
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import TaskError
 from ansible_collections.pkimanager.kms.plugins.module_utils.files import destination_problems, write_text_file
 from ansible_collections.pkimanager.kms.plugins.module_utils.issuers import BACKENDS
-from ansible_collections.pkimanager.kms.plugins.module_utils.lifecycle import ManagedObject, find
-from ansible_collections.pkimanager.kms.plugins.module_utils.pem import der_to_pem
+from ansible_collections.pkimanager.kms.plugins.module_utils.lifecycle import ManagedObject, find, option_rule_problems
+from ansible_collections.pkimanager.kms.plugins.module_utils.pem import cryptography_problem, der_to_pem
 from ansible_collections.pkimanager.kms.plugins.module_utils.x509 import (
     CONTENT_FIELDS,
     content_of,
-    cryptography_problem,
     differences,
     facts,
     load_csr,
@@ -31,6 +30,15 @@ from ansible_collections.pkimanager.kms.plugins.module_utils.x509 import (
 from ansible_collections.pkimanager.kms.plugins.module_utils.x509_keys import key_usage_problems, spki_der
 
 DESTINATIONS = ("dest", "chain_dest", "fullchain_dest")
+# Which options need which, checked on a task's options or on a bulk item's (with the task's).
+REQUIRED_IF = [
+    ("state", "present", ["provider"]),
+    ("provider", "selfsigned", ["keypair", "subject"]),
+    ("provider", "kms_ca", ["keypair", "issuer", "subject"]),
+    ("provider", "csr", ["issuer"]),
+    ("provider", "csr", ["csr_path", "csr_content"], True),
+]
+MUTUALLY_EXCLUSIVE = [("csr_path", "csr_content")]
 # Options that only one provider uses, and what the others say about them.
 MISPLACED = {"selfsigned": ("issuer", "csr_path", "csr_content"), "kms_ca": ("csr_path", "csr_content"),
              "csr": ("keypair", "subject", "pkcs12_dest")}
@@ -44,6 +52,7 @@ class Certificate(ManagedObject):
     kind = "certificate"
     object_type = "Certificate"
     entity_type = "certificate"
+    read_entity_type = "certificate"
     cascade = False  # revoking a certificate must not revoke the key pair it certifies
     replacement_revokes = False  # Certify re-issues in place; the old certificate is not revoked
 
@@ -59,8 +68,9 @@ class Certificate(ManagedObject):
 
     @classmethod
     def kind_problems(cls, params):
-        if params["state"] != "present":
-            return []
+        required = option_rule_problems(params, REQUIRED_IF, MUTUALLY_EXCLUSIVE)
+        if params["state"] != "present" or required:
+            return required
         problems = []
         for option in ("keypair", "issuer"):
             name_problem = ops.object_name_problem(params[option]) if params.get(option) is not None else None
@@ -92,13 +102,21 @@ class Certificate(ManagedObject):
 
     def read(self):
         """state, links and DER of the certificate (revoked ones cannot be read back: DER None)."""
-        attrs = find(self.kms, self.name, self.object_type, self.entity_type)
+        attrs = find(self.kms, self.name, self.object_type, self.read_entity_type)
         if attrs is None:
             return None
         existing = {"state": attrs["state"], "links": attrs["links"], "der": None}
-        if attrs["state"] in ops.ACTIVE_STATES:
-            existing["der"] = self.kms.call(ops.get_certificate(self.name), entity_type=self.entity_type)["der"]
+        for operation in self.follow_up_reads(attrs):
+            existing["der"] = self.kms.call(operation)["der"]
         return existing
+
+    def follow_up_reads(self, attributes):
+        """The DER of a live certificate."""
+        if attributes is None or attributes["state"] not in ops.ACTIVE_STATES:
+            return []
+        operation = ops.get_certificate(self.name)
+        operation.entity_type = self.entity_type
+        return [operation]
 
     def view(self, current):
         if "content" in current:

@@ -36,6 +36,8 @@ STATES = ops.ACTIVE_STATES + ops.REVOKED_STATES + ops.DESTROYED_STATES
 FIELDS = ("id", "name", "object_type", "type", "size", "curve", "state", "tags", "exportable", "activation_date",
           "initial_date", "deactivation_date", "public_key_id", "fingerprint_sha256")
 ENTITY_TYPE = "key"
+# Why a pair's public key may be unreadable while the pair is listed.
+UNREADABLE_PUBLIC_KEY = ("Object_Destroyed", "Sensitive")
 
 
 def argument_spec():
@@ -136,9 +138,10 @@ class KeyInfo:
         try:
             key = self.kms.call_or_none(ops.get_public_key(attrs["links"]["PublicKeyLink"]), entity_type="public_key")
         except KmsError as error:
-            # Destroyed (not removed) since its attributes were read: a run racing a decommission
-            # reports the pair as read, without a fingerprint, instead of failing the inventory.
-            if error.reason == "Object_Destroyed":
+            # This one public key cannot be read (destroyed since its attributes were read, or
+            # made Sensitive by another tool): the inventory reports the pair without a
+            # fingerprint instead of failing. Anything else (no answer, no permission) fails.
+            if error.reason in UNREADABLE_PUBLIC_KEY:
                 return None
             raise
         return fingerprint_sha256(key["der"]) if key else None

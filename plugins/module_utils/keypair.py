@@ -14,11 +14,11 @@ from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsEr
 from ansible_collections.pkimanager.kms.plugins.module_utils.files import write_secret_file, write_text_file
 from ansible_collections.pkimanager.kms.plugins.module_utils.keys import Key
 from ansible_collections.pkimanager.kms.plugins.module_utils.pem import (
+    cryptography_problem,
     fingerprint_sha256,
     holds_private_key,
     private_key_pem,
 )
-from ansible_collections.pkimanager.kms.plugins.module_utils.x509 import cryptography_problem
 
 DEFAULT_RSA_SIZE = 3072
 PAIR_CURVES = ("P-256", "P-384", "P-521", "secp256k1")
@@ -31,6 +31,7 @@ class KeyPair(Key):
     noun = "pair"
     object_type = "PrivateKey"
     entity_type = "key_pair"
+    read_entity_type = "private_key"
     secret_option = "private_key_path"
     file_options = ("public_key_path", "private_key_path")
     diff_fields = ("private_key_id", "public_key_id", "type", "size", "curve", "state", "tags", "exportable",
@@ -59,15 +60,24 @@ class KeyPair(Key):
         return (self.params["size"] or DEFAULT_RSA_SIZE) if self.params["type"] == "rsa" else None
 
     def read(self):
-        attrs, pair = self.read_key("private_key")
+        attrs, pair = self.read_key()
         if attrs is None:
             return None
         pair.update(private_key_id=self.name, public_key_id=attrs["links"].get("PublicKeyLink"),
                     size=attrs["size"], curve=attrs["curve"])
-        if pair["public_key_id"] and attrs["state"] in ops.ACTIVE_STATES:
-            key = self.kms.call(ops.get_public_key(pair["public_key_id"]), entity_type="public_key")
+        for operation in self.follow_up_reads(attrs):
+            key = self.kms.call(operation)
             pair.update(public_key_pem=key["pem"], fingerprint_sha256=fingerprint_sha256(key["der"]), _spki=key["der"])
         return pair
+
+    def follow_up_reads(self, attributes):
+        """The public key of a live pair."""
+        public_key_id = (attributes or {}).get("links", {}).get("PublicKeyLink")
+        if attributes is None or attributes["state"] not in ops.ACTIVE_STATES or not public_key_id:
+            return []
+        operation = ops.get_public_key(public_key_id)
+        operation.entity_type = "public_key"
+        return [operation]
 
     def view(self, current):
         return dict((k, v) for k, v in current.items() if not k.startswith("_"))
@@ -96,11 +106,8 @@ class KeyPair(Key):
         A retried create refused the same way because our own earlier attempt made the pair
         (its answer lost) is settled by the client and returns normally: created by us.
         """
-        operation = ops.create_key_pair(self.wanted_size, self.name, self.params["tags"] or (), self.params["activate"],
-                                        key_type=self.params["type"], curve=self.params["curve"],
-                                        exportable=bool(self.params["exportable"]))
         try:
-            ids = self.kms.call(operation, entity_type=self.entity_type)
+            ids = self.kms.call(self.create_operation())
         except KmsError as error:
             existing = self.read() if error.reason == "Object_Already_Exists" else None
             if existing is None:
@@ -110,6 +117,18 @@ class KeyPair(Key):
             return existing
         self.kms.outcome.update(ids)
         return self.read()
+
+    def build_create_operation(self):
+        return ops.create_key_pair(
+            self.wanted_size, self.name, self.params["tags"] or (), self.params["activate"],
+            key_type=self.params["type"], curve=self.params["curve"], exportable=bool(self.params["exportable"]))
+
+    def reads_after_create(self, created):
+        if created is None:
+            return []
+        return [self.read_operation()] + self.follow_up_reads(
+            {"state": "Active" if self.params["activate"] else "PreActive",
+             "links": {"PublicKeyLink": created["public_key_id"]}})
 
     def activate_ids(self, current):
         return [object_id for object_id in (current["private_key_id"], current["public_key_id"]) if object_id]

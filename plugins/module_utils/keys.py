@@ -53,9 +53,9 @@ class Key(ManagedObject):
                             % (cls.secret_option, cls.kind))
         return problems
 
-    def read_key(self, entity_type):
+    def read_key(self):
         """(attributes, the fields every key reports), or (None, None) when the name is free."""
-        attrs = find(self.kms, self.name, self.object_type, entity_type)
+        attrs = find(self.kms, self.name, self.object_type, self.read_entity_type)
         if attrs is None:
             return None, None
         fields = {"state": attrs["state"], "tags": attrs["tags"], "type": attrs["key_type"],

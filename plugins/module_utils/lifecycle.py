@@ -73,6 +73,21 @@ def require(kms, name, object_type, entity_type, role, hint):
     return attrs
 
 
+def option_rule_problems(params, required_if=(), mutually_exclusive=()):
+    """AnsibleModule's ``required_if`` and ``mutually_exclusive`` checks, with its messages, as
+    problems: run by a kind on the options it ensures with (a task's, or a bulk item's merged
+    with the task's)."""
+    from ansible.module_utils.common.validation import check_mutually_exclusive, check_required_if
+    problems = []
+    given = dict((k, v) for k, v in params.items() if v is not None)
+    for check, rules in ((check_mutually_exclusive, mutually_exclusive), (check_required_if, required_if)):
+        try:
+            check(list(rules), given)
+        except TypeError as exc:
+            problems.append(str(exc))
+    return problems
+
+
 def revoked_state(reason):
     """The KMIP state a revocation with ``reason`` leads to."""
     return "Compromised" if reason == "KeyCompromise" else "Deactivated"
@@ -90,6 +105,7 @@ class ManagedObject:
     kind = "object"  # in messages: "There is no <kind> named ..."
     object_type = None  # the KMIP object type the name must hold
     entity_type = None  # the audit records' entity type for changes
+    read_entity_type = None  # the audit records' entity type for reading the object
     cascade = True  # revoke and destroy the linked objects with it
     replacement_revokes = True  # a replacement revokes the old object (revocation_message applies)
     diff_fields = None  # result fields shown in a diff (None: every field but PEM)
@@ -101,6 +117,7 @@ class ManagedObject:
         self.name = params["name"]
         self.changes = []
         self.only_predicted = False  # check mode: the object after the run does not exist yet
+        self._create_operation = None
         kms.outcome.update(name=self.name, id=self.name, changes=self.changes)
 
     # -- the options -----------------------------------------------------------------
@@ -171,6 +188,34 @@ class ManagedObject:
     def aliases(self, result, mismatch):
         """Result fields under older names, kept for one release."""
         return {}
+
+    # -- what a bulk task sends ahead (bulk.py); each must be what the kind itself calls --
+
+    def read_operation(self):
+        """The GetAttributes that :meth:`read` starts with."""
+        operation = ops.get_attributes(self.name)
+        operation.entity_type = self.read_entity_type
+        return operation
+
+    def follow_up_reads(self, attributes):
+        """The reads :meth:`read` makes after its GetAttributes answered ``attributes``."""
+        return []
+
+    def create_operation(self):
+        """The one operation :meth:`create` sends, built once (a bulk task sends it ahead), or None."""
+        if self._create_operation is None:
+            self._create_operation = self.build_create_operation()
+            if self._create_operation is not None:
+                self._create_operation.entity_type = self.entity_type
+        return self._create_operation
+
+    def build_create_operation(self):
+        """The kind's create operation, when :meth:`create` is that one call."""
+        return None
+
+    def reads_after_create(self, created):
+        """The reads :meth:`create` makes after its operation answered ``created`` (None if it failed)."""
+        return []
 
     # -- the plan --------------------------------------------------------------------
 

@@ -24,6 +24,16 @@ def fingerprint_sha256(der):
     return ":".join(digest[i:i + 2] for i in range(0, len(digest), 2))
 
 
+def cryptography_problem():
+    """Why ``cryptography`` cannot be used here, or None (checked before any KMS call by the
+    modules that need it; this file and x509.py import it only inside functions)."""
+    try:
+        from cryptography import x509  # noqa: F401  pylint: disable=unused-import
+    except ImportError as exc:
+        return "the Python library cryptography is required on the managed node (%s)" % exc
+    return None
+
+
 def private_key_pem(der, passphrase=None):
     """PKCS#8 PEM of a private key given as PKCS#8 DER, encrypted when a passphrase is given."""
     from cryptography.hazmat.primitives import serialization

@@ -24,6 +24,7 @@ class SymmetricKey(Key):
     kind = "symmetric key"
     object_type = "SymmetricKey"
     entity_type = "symmetric_key"
+    read_entity_type = "symmetric_key"
     cascade = False  # nothing is linked to it
     secret_option = "key_path"
     file_options = ("key_path",)
@@ -44,7 +45,7 @@ class SymmetricKey(Key):
         return self.params["size"] or DEFAULT_SIZE
 
     def read(self):
-        attrs, key = self.read_key(self.entity_type)
+        attrs, key = self.read_key()
         if attrs is None:
             return None
         by_kmip = dict((kmip, name) for name, kmip in ALGORITHMS.items())
@@ -65,12 +66,17 @@ class SymmetricKey(Key):
     def predicted(self, current):
         return dict(self.predicted_key(), type="symmetric", algorithm=self.params["algorithm"], size=self.wanted_size)
 
+    def build_create_operation(self):
+        return ops.create_symmetric_key(
+            ALGORITHMS[self.params["algorithm"]], self.wanted_size, self.name, self.params["tags"] or (),
+            self.params["activate"], exportable=bool(self.params["exportable"]))
+
     def create(self):
-        self.kms.call(ops.create_symmetric_key(ALGORITHMS[self.params["algorithm"]], self.wanted_size, self.name,
-                                               self.params["tags"] or (), self.params["activate"],
-                                               exportable=bool(self.params["exportable"])),
-                      entity_type=self.entity_type)
+        self.kms.call(self.create_operation())
         return self.read()
+
+    def reads_after_create(self, created):
+        return [self.read_operation()] if created is not None else []
 
     def export(self, current):
         """The key's raw bytes into ``key_path`` (checked exportable first)."""

@@ -7,7 +7,7 @@ CSR contains, how they differ, and the OpenSSL extension-config text Cosmian's C
 Options, certificates and CSRs are reduced to one comparable *content* (subject, subject
 alternative names and the managed extensions). ``cryptography`` is imported inside
 functions, so this file imports with the standard library alone; the module reports a
-missing ``cryptography`` (:func:`cryptography_problem`) before any KMS call.
+missing ``cryptography`` (:func:`pem.cryptography_problem`) before any KMS call.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -60,15 +60,6 @@ _SAN_FORBIDDEN = re.compile(r"[\s,\"'\\]")
 _DNS_NAME = re.compile(r"^(\*\.)?[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?(\.[A-Za-z0-9_]([A-Za-z0-9_-]*[A-Za-z0-9_])?)*\.?$")
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:.+$")
 _COUNTRY = re.compile(r"^[A-Za-z]{2}$")
-
-
-def cryptography_problem():
-    """Why ``cryptography`` cannot be used here, or None."""
-    try:
-        from cryptography import x509  # noqa: F401  pylint: disable=unused-import
-    except ImportError as exc:
-        return "the Python library cryptography is required on the managed node (%s)" % exc
-    return None
 
 
 def validity(cert):

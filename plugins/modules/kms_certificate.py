@@ -52,8 +52,19 @@ options:
       - Stable name of the certificate, used as its unique identifier in the KMS.
       - 1 to 128 characters from V(A-Z), V(a-z), V(0-9), V(.), V(_), V(-), V(:) and V(@),
         starting with a letter or a digit. It must not be the name of another KMS object, such as a key pair.
+      - Required unless O(certificates) is given.
     type: str
-    required: true
+  certificates:
+    description:
+      - Several certificates in one task, each a dictionary of this module's options (O(name) required, any
+        other option except the connection, audit and file options). An option an item does not set
+        takes the task's value, so O(provider), O(issuer) and the extensions can be given once.
+      - The reads each certificate starts with are sent in batches; each certificate's result is in RV(results).
+        An item that fails does not stop the others; the task then fails naming each failed item.
+      - Mutually exclusive with O(name).
+    type: list
+    elements: dict
+    version_added: 0.2.0
   state:
     description:
       - V(present) issues the certificate when it is missing, does not match, is revoked or expires
@@ -312,6 +323,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+results:
+  description:
+    - With O(certificates), one result per item, in the order given, each with the return values below (and
+      C(failed) and C(msg) for an item that failed).
+  returned: when O(certificates) is given
+  type: list
+  elements: dict
+  version_added: 0.2.0
 name:
   description: Name of the certificate.
   returned: always
@@ -430,15 +449,16 @@ signature_algorithm:
   version_added: 0.2.0
 """
 
+from ansible_collections.pkimanager.kms.plugins.module_utils.bulk import run_lifecycle_module
 from ansible_collections.pkimanager.kms.plugins.module_utils.certificate import Certificate
 from ansible_collections.pkimanager.kms.plugins.module_utils.issuers import PROVIDERS
-from ansible_collections.pkimanager.kms.plugins.module_utils.kms_module import KmsModule
 from ansible_collections.pkimanager.kms.plugins.module_utils.lifecycle import LifecycleOptions
 
 
 def main():
-    module = KmsModule(
-        argument_spec=dict(
+    run_lifecycle_module(
+        Certificate,
+        dict(
             LifecycleOptions.argument_spec(regenerate="mismatch"),
             provider=dict(type="str", choices=list(PROVIDERS)),
             keypair=dict(type="str", no_log=False),
@@ -464,19 +484,10 @@ def main():
             pkcs12_dest=dict(type="path"),
             pkcs12_passphrase=dict(type="str", no_log=True),
         ),
-        validate=Certificate.validate,
+        "certificates",
         supports_check_mode=True,
         add_file_common_args=True,
-        mutually_exclusive=[("csr_path", "csr_content")],
-        required_if=[
-            ("state", "present", ["provider"]),
-            ("provider", "selfsigned", ["keypair", "subject"]),
-            ("provider", "kms_ca", ["keypair", "issuer", "subject"]),
-            ("provider", "csr", ["issuer"]),
-            ("provider", "csr", ["csr_path", "csr_content"], True),
-        ],
     )
-    module.exit_with(Certificate(module, module.params).ensure)
 
 
 if __name__ == "__main__":

@@ -42,8 +42,21 @@ options:
       - Stable name of the key pair, used as the unique identifier of the private key.
       - 1 to 128 characters from V(A-Z), V(a-z), V(0-9), V(.), V(_), V(-), V(:) and V(@),
         starting with a letter or a digit.
+      - Required unless O(pairs) is given.
     type: str
-    required: true
+  pairs:
+    description:
+      - Several pairs in one task, each a dictionary of this module's options (O(name) required, any
+        other option except the connection, audit and file options). An option an item does not set
+        takes the task's value.
+      - Reads and creates are sent in batches (one KMIP request for many pairs), so a long list costs a
+        few round trips instead of one task per pair.
+      - Each pair's result is in RV(results). An item that fails does not stop the others; the task then
+        fails naming each failed item.
+      - Mutually exclusive with O(name).
+    type: list
+    elements: dict
+    version_added: 0.2.0
   state:
     description:
       - V(present) creates the pair when it is missing.
@@ -171,6 +184,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+results:
+  description:
+    - With O(pairs), one result per item, in the order given, each with the return values below (and
+      C(failed) and C(msg) for an item that failed).
+  returned: when O(pairs) is given
+  type: list
+  elements: dict
+  version_added: 0.2.0
 name:
   description: Name of the pair.
   returned: always
@@ -255,15 +276,16 @@ mismatch:
   elements: str
 """
 
+from ansible_collections.pkimanager.kms.plugins.module_utils.bulk import run_lifecycle_module
 from ansible_collections.pkimanager.kms.plugins.module_utils.key_specs import KEY_TYPES, RSA_SIZES
 from ansible_collections.pkimanager.kms.plugins.module_utils.keypair import PAIR_CURVES, KeyPair
-from ansible_collections.pkimanager.kms.plugins.module_utils.kms_module import KmsModule
 from ansible_collections.pkimanager.kms.plugins.module_utils.lifecycle import LifecycleOptions
 
 
 def main():
-    module = KmsModule(
-        argument_spec=dict(
+    run_lifecycle_module(
+        KeyPair,
+        dict(
             LifecycleOptions.argument_spec(regenerate="fail"),
             type=dict(type="str", default="rsa", choices=list(KEY_TYPES)),
             size=dict(type="int", choices=list(RSA_SIZES)),
@@ -276,11 +298,10 @@ def main():
             private_key_path=dict(type="path"),
             private_key_passphrase=dict(type="str", no_log=True),
         ),
-        validate=KeyPair.validate,
+        "pairs",
         supports_check_mode=True,
         add_file_common_args=True,
     )
-    module.exit_with(KeyPair(module, module.params).ensure)
 
 
 if __name__ == "__main__":

@@ -42,8 +42,21 @@ options:
       - Stable name of the key, used as its unique identifier.
       - 1 to 128 characters from V(A-Z), V(a-z), V(0-9), V(.), V(_), V(-), V(:) and V(@),
         starting with a letter or a digit.
+      - Required unless O(keys) is given.
     type: str
-    required: true
+  keys:
+    description:
+      - Several keys in one task, each a dictionary of this module's options (O(name) required, any
+        other option except the connection, audit and file options). An option an item does not set
+        takes the task's value.
+      - Reads and creates are sent in batches (one KMIP request for many keys), so a long list costs a
+        few round trips instead of one task per key.
+      - Each key's result is in RV(results). An item that fails does not stop the others; the task then
+        fails naming each failed item.
+      - Mutually exclusive with O(name).
+    type: list
+    elements: dict
+    version_added: 0.2.0
   state:
     description:
       - V(present) creates the key when it is missing.
@@ -112,6 +125,14 @@ EXAMPLES = r"""
 """
 
 RETURN = r"""
+results:
+  description:
+    - With O(keys), one result per item, in the order given, each with the return values below (and
+      C(failed) and C(msg) for an item that failed).
+  returned: when O(keys) is given
+  type: list
+  elements: dict
+  version_added: 0.2.0
 name:
   description: Name of the key.
   returned: always
@@ -170,14 +191,15 @@ mismatch:
   elements: str
 """
 
-from ansible_collections.pkimanager.kms.plugins.module_utils.kms_module import KmsModule
+from ansible_collections.pkimanager.kms.plugins.module_utils.bulk import run_lifecycle_module
 from ansible_collections.pkimanager.kms.plugins.module_utils.lifecycle import LifecycleOptions
 from ansible_collections.pkimanager.kms.plugins.module_utils.symmetric_key import ALGORITHMS, SymmetricKey
 
 
 def main():
-    module = KmsModule(
-        argument_spec=dict(
+    run_lifecycle_module(
+        SymmetricKey,
+        dict(
             LifecycleOptions.argument_spec(regenerate="fail"),
             algorithm=dict(type="str", default="aes", choices=list(ALGORITHMS)),
             size=dict(type="int", choices=[128, 192, 256]),
@@ -187,11 +209,10 @@ def main():
             exportable=dict(type="bool"),
             key_path=dict(type="path"),
         ),
-        validate=SymmetricKey.validate,
+        "keys",
         supports_check_mode=True,
         add_file_common_args=True,
     )
-    module.exit_with(SymmetricKey(module, module.params).ensure)
 
 
 if __name__ == "__main__":

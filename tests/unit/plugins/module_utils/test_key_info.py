@@ -205,9 +205,12 @@ def test_type_symmetric_locates_symmetric_keys_only_and_reads_no_key():
     assert [c[0] for c in kms.calls] == ["Locate", "GetAttributes"]
 
 
-def test_a_pair_destroyed_while_reading_has_no_fingerprint_and_other_errors_fail():
+def test_a_pair_destroyed_or_sensitive_has_no_fingerprint_and_other_errors_fail():
     destroyed = KmsError("Get on 'k1_pk' failed: Object_Destroyed: DENIED", reason="Object_Destroyed")
     kms = Kms({"k1": RSA}, public_keys={"k1_pk": destroyed})
+    assert key_info.KeyInfo(kms, params(name="k1")).run()["kms_keys"][0]["fingerprint_sha256"] is None
+    sensitive = KmsError("Get on 'k1_pk' failed: Sensitive: DENIED", reason="Sensitive")
+    kms = Kms({"k1": RSA}, public_keys={"k1_pk": sensitive})
     assert key_info.KeyInfo(kms, params(name="k1")).run()["kms_keys"][0]["fingerprint_sha256"] is None
     refused = KmsError("Get on 'k1_pk' failed: Permission_Denied", reason="Permission_Denied")
     with pytest.raises(KmsError):
