@@ -17,6 +17,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo   - build/start a local Cosmian KMS and run playbooks/provision.yml"
 	@echo "make test   - run every test and check (unit, integration against a real KMS, sanity, lint)"
+	@echo "make bench  - benchmark suite on a private KMS; Markdown report in out/bench-report.md (not part of test)"
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -102,3 +103,13 @@ molecule: venv collection collections-deps docker
 fuzz: venv collection
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/python -m pytest tests/unit/plugins/module_utils/test_codec_properties.py \
 	  --hypothesis-show-statistics $(PYTEST_ARGS)
+
+# The side-by-side benchmark suite (benchmarks/README.md) on a KMS it starts itself; not part of
+# `make test`. bench-smoke (a few items, one round) only proves the suite still runs, for CI.
+.PHONY: bench bench-smoke
+BENCH_ARGS ?=
+bench: venv collection server
+	$(BIN)/python benchmarks/suite.py --report out/bench-report.md $(BENCH_ARGS)
+
+bench-smoke: venv collection server
+	$(BIN)/python benchmarks/suite.py --smoke --report .tmp/bench-smoke-report.md
