@@ -43,6 +43,7 @@ TASKS = {
     "kms_audit": lambda name: {"action": "summary"},
     "kms_symmetric_key": lambda name: {"name": name, "state": "absent"},
     "kms_key_info": lambda name: {"name": name},
+    "kms_certificate_info": lambda name: {"name": name},
 }
 
 
