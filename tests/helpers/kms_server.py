@@ -37,16 +37,17 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def write_config(folder, port, http_extra="", tls=None, extra_sections=""):
+def write_config(folder, port, http_extra="", tls=None, extra_sections="", top_level=""):
     """A minimal kms.toml: sqlite in ``folder``, HTTP on 127.0.0.1 only; ``http_extra``
     adds lines to its [http] section (e.g. ``api_token_id = "..."``), ``tls`` (a dict of
     [tls] keys such as tls_cert_file) turns on HTTPS, ``extra_sections`` is TOML appended
-    as is (e.g. an ``[idp_auth]`` section)."""
+    as is (e.g. an ``[idp_auth]`` section), ``top_level`` is TOML written before the first
+    table (root keys such as ``kms_public_url = "..."``)."""
     tls_section = "[tls]\n" + "".join('%s = "%s"\n' % item for item in sorted(tls.items())) if tls else ""
     path = os.path.join(folder, "kms.toml")
     with open(path, "w") as handle:
         handle.write(
-            'default_username = "admin"\n'
+            'default_username = "admin"\n%s'
             "[db]\n"
             'database_type = "sqlite"\n'
             'sqlite_path = "%s"\n'
@@ -59,7 +60,7 @@ def write_config(folder, port, http_extra="", tls=None, extra_sections=""):
             'tmp_path = "%s"\n'
             "[logging]\n"
             'rust_log = "info,cosmian_kms=info"\n%s'
-            % (os.path.join(folder, "data"), port, http_extra, tls_section, os.path.join(folder, "workspace"),
+            % (top_level, os.path.join(folder, "data"), port, http_extra, tls_section, os.path.join(folder, "workspace"),
                os.path.join(folder, "tmp"), extra_sections))
     for sub in ("data", "workspace", "tmp"):
         os.makedirs(os.path.join(folder, sub), exist_ok=True)
@@ -70,14 +71,14 @@ class KmsServer:
     """One server process on a data folder; ``restart()`` keeps the folder."""
 
     def __init__(self, folder, binary=None, port=None, startup_timeout=60, http_extra="", tls=None,
-                 ssl_context=None, extra_sections="", env=None):
+                 ssl_context=None, extra_sections="", env=None, top_level=""):
         self.folder = folder
         self.binary = binary or os.path.join(bin_dir(), "cosmian_kms")
         self.port = port or free_port()
         self.startup_timeout = startup_timeout
         self.url = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.port)
         self.ssl_context = ssl_context
-        self.config = write_config(folder, self.port, http_extra, tls, extra_sections)
+        self.config = write_config(folder, self.port, http_extra, tls, extra_sections, top_level)
         self.log_path = os.path.join(folder, "server.log")
         self.env = dict(env or {})
         self.process = None
