@@ -55,8 +55,13 @@ def write_text_file(module, path, content, option="dest"):
     module's ``outcome`` goes into the failure result). ``module`` lends the file methods
     of AnsibleModule (atomic_move, file attributes) and ``check_mode``.
     """
-    data = content.encode("utf-8")
-    return _write(module, path, data, option, changed=_read(path) != data, secret=False)
+    return write_public_file(module, path, content.encode("utf-8"), option)
+
+
+def write_public_file(module, path, data, option="dest", same=None):
+    """Make ``path`` hold the public ``data`` (bytes, such as a CRL), with the default mode
+    (or the task's). ``same`` as for :func:`write_secret_file`."""
+    return _write(module, path, data, option, same, secret=False)
 
 
 def write_secret_file(module, path, data, option, same=None):
@@ -65,16 +70,16 @@ def write_secret_file(module, path, data, option, same=None):
 
     The file is mode 0600 unless the task's ``mode`` says otherwise, and never readable by
     others on the way (written 0600 and renamed, not moved with default permissions).
-    ``same(existing_bytes)`` says whether an existing file already holds the same secret
-    when the bytes differ on each encoding (encrypted PEM, PKCS#12), and is needed when
-    ``data`` is a callable; otherwise the bytes are compared.
+    ``same(existing_bytes)`` says whether an existing file already holds the same content
+    when the bytes differ on each encoding (encrypted PEM, PKCS#12, a CRL), and is needed
+    when ``data`` is a callable; otherwise the bytes are compared.
     """
+    return _write(module, path, data, option, same, secret=True)
+
+
+def _write(module, path, data, option, same, secret):
     existing = _read(path)
-    unchanged = existing is not None and (same(existing) if same else existing == data)
-    return _write(module, path, data, option, changed=not unchanged, secret=True)
-
-
-def _write(module, path, data, option, changed, secret):
+    changed = existing is None or not (same(existing) if same else existing == data)
     if changed and not module.check_mode:
         directory = os.path.dirname(os.path.abspath(path))
         tmp = None

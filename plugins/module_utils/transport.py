@@ -129,6 +129,17 @@ class KmsTransport:
         response, content, attempts = self._send("GET", url, operation, None)
         return self._decode(response, content, operation, None, attempts, expect_object=False)
 
+    def get_bytes(self, path, operation, params=None, object_id=None, accept="*/*"):
+        """GET ``{url}/{path}`` (a CRL) and return the bytes of its 2xx answer, read within
+        MAX_RESPONSE_BYTES, with the retries and errors of every call (a 404 is a KmsError
+        with ``status`` 404)."""
+        url = "%s/%s" % (self.url, path.lstrip("/"))
+        response, content, attempts = self._send("GET", url, operation, object_id, params=params,
+                                                 headers={"Accept": accept})
+        if not 200 <= response.status_code < 300:
+            raise self._http_error(response, content, operation, object_id, attempts)
+        return content
+
     def close(self):
         """Release the pooled connections."""
         self._session.close()

@@ -44,7 +44,12 @@ TASKS = {
     "kms_symmetric_key": lambda name: {"name": name, "state": "absent"},
     "kms_key_info": lambda name: {"name": name},
     "kms_certificate_info": lambda name: {"name": name},
+    # No CA of that name: the task fails (ignored below) after its audited read of the issuer.
+    "kms_crl": lambda name: {"issuer": name, "dest": "/tmp/%s.crl" % name},
 }
+
+# Modules whose task above fails by design (it needs an object the test does not make).
+FAILING = ("kms_crl",)
 
 
 def test_every_module_of_the_group_is_routed_to_the_one_action_plugin():
@@ -60,7 +65,7 @@ def test_every_audited_module_records_the_playbook_and_task(env):
     # A module_defaults entry for one module reaches that module only (an action redirect
     # would give every routed module the action plugin's name, and these defaults with it).
     defaults = {"pkimanager.kms.kms_keypair": {"size": 2048}}
-    run = play(env, *[{"name": "run %s" % module, "module_defaults": defaults,
+    run = play(env, *[{"name": "run %s" % module, "module_defaults": defaults, "ignore_errors": module in FAILING,
                        "pkimanager.kms." + module: TASKS[module](names[module])} for module in group_modules()])
     assert run.returncode == 0, run.output[-3000:]
 
