@@ -2,22 +2,29 @@
 # Copyright: (c) 2026, pkimanager maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """Single-process append rate of the audit trail, next to plain baselines run alongside,
-so that the cost of the hash chain, WAL with full sync and the locking is visible.
+so that the cost of the hash chain, WAL with full sync and the locking is visible; and the
+rate of group commit (the records of one batched KMS call in one transaction).
 
-    python benchmarks/audit_append.py [-n RECORDS]
+    python benchmarks/audit_append.py [-n RECORDS] [-g GROUP] [--kms [-b BATCH] [-r ROUNDS]]
 
-Each variant writes RECORDS records of the same shape, one transaction (or one write)
-per record, as modules do, into its own temporary directory.
+Each variant writes RECORDS records of the same shape, into its own temporary directory:
+one transaction (or one write) per record, as single calls do, or one per GROUP records, as
+a batched call does. With ``--kms`` it also starts a Cosmian KMS (the cached build, as
+batch_vs_single.py does) and times a batch of BATCH GetAttributes without an audit trail,
+audited with one transaction per record, and audited with group commit (median of ROUNDS).
 """
 
 from __future__ import absolute_import, division, print_function
 
 import argparse
+import contextlib
 import importlib.util
 import json
 import os
 import shutil
 import sqlite3
+import statistics
+import sys
 import tempfile
 import time
 
@@ -37,13 +44,16 @@ def details(index):
     return {"result": {"private_key_id": "key-%d" % index, "public_key_id": "pub-%d" % index, "state": "Active"}}
 
 
-def audit_trail(audit, folder, count, mirror=False):
+def audit_trail(audit, folder, count, mirror=False, group=None):
+    """One transaction per record, or with ``group`` one per ``group`` records (grouped())."""
     jsonl = os.path.join(folder, "audit.jsonl") if mirror else None
     with audit.AuditTrail(os.path.join(folder, "audit.db"), jsonl_path=jsonl,
                           context={"kms_url": "http://127.0.0.1:9998"}) as trail:
         trail.ensure_writable()
-        for index in range(count):
-            trail.record("kms.create_key_pair", "key_pair", "key-%d" % index, "success", details(index))
+        for first in range(0, count, group or 1):
+            with trail.grouped() if group else contextlib.nullcontext():
+                for index in range(first, min(first + (group or 1), count)):
+                    trail.record("kms.create_key_pair", "key_pair", "key-%d" % index, "success", details(index))
 
 
 def plain_sqlite(folder, count, wal=False):
@@ -86,23 +96,85 @@ def timed(name, run, count):
     return name, count / elapsed, elapsed * 1e6 / count
 
 
+def batched_call_cost(batch, rounds):
+    """Median wall time of one batch of ``batch`` GetAttributes: unaudited, audited with one
+    transaction per record (an observer without ``batch()``), audited with group commit."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sys.path.insert(0, os.path.join(root, "tests", "helpers"))
+    from kms_server import KmsServer, cleanup  # pylint: disable=import-outside-toplevel
+    from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops  # pylint: disable=import-outside-toplevel
+    from ansible_collections.pkimanager.kms.plugins.module_utils.audit import AuditTrail  # pylint: disable=import-outside-toplevel
+    from ansible_collections.pkimanager.kms.plugins.module_utils.audited_client import AuditRecorder  # pylint: disable=import-outside-toplevel
+    from ansible_collections.pkimanager.kms.plugins.module_utils.client import KmsClient  # pylint: disable=import-outside-toplevel
+    from ansible_collections.pkimanager.kms.plugins.module_utils.transport import KmsTransport  # pylint: disable=import-outside-toplevel
+
+    folder = tempfile.mkdtemp(prefix="audit-bench-kms-")
+    server = KmsServer(folder).start()
+    try:
+        transport = KmsTransport(server.url, timeout=120)
+        names = ["audit-bench-%03d" % index for index in range(batch)]
+        KmsClient(transport).batch([ops.create_symmetric_key(unique_identifier=name) for name in names])
+        trail = AuditTrail(os.path.join(folder, "audit.db"), jsonl_path=os.path.join(folder, "audit.jsonl"),
+                           context={"kms_url": server.url})
+        trail.ensure_writable()
+        recorder = AuditRecorder(trail, server.url)
+        clients = [
+            ("no audit trail (the batch's round trip)", KmsClient(transport)),
+            ("audited, one transaction per record", KmsClient(transport, observer=lambda *a: recorder(*a))),
+            ("audited, group commit (one transaction)", KmsClient(transport, observer=recorder)),
+        ]
+        samples = dict((name, []) for name, _client in clients)
+        for _round in range(rounds + 1):  # round robin, the first round a warm-up
+            for name, client in clients:
+                started = time.perf_counter()
+                results = client.batch([ops.get_attributes(key) for key in names])
+                elapsed = time.perf_counter() - started
+                assert all(result.ok for result in results)
+                if _round:
+                    samples[name].append(elapsed)
+        assert trail.verify()["valid"]
+        trail.close()
+        return server.version(), [(name, statistics.median(samples[name])) for name, _client in clients]
+    finally:
+        server.stop()
+        cleanup(folder)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("-n", "--records", type=int, default=2000, help="records per variant (default 2000)")
-    count = parser.parse_args().records
+    parser.add_argument("-g", "--group", type=int, default=100, help="records per group commit (default 100)")
+    parser.add_argument("--kms", action="store_true", help="also time a batched call with and without the trail")
+    parser.add_argument("-b", "--batch", type=int, default=100, help="GetAttributes per batch with --kms (100)")
+    parser.add_argument("-r", "--rounds", type=int, default=15, help="batches per variant with --kms (15)")
+    arguments = parser.parse_args()
+    count, group = arguments.records, arguments.group
     audit = load_audit()
     results = [
         timed("AuditTrail.record (chain, WAL, synchronous=FULL)", lambda f, n: audit_trail(audit, f, n), count),
         timed("AuditTrail.record + JSON-lines mirror", lambda f, n: audit_trail(audit, f, n, mirror=True), count),
+        timed("AuditTrail grouped(), %d records per transaction" % group,
+              lambda f, n: audit_trail(audit, f, n, group=group), count),
+        timed("AuditTrail grouped() + mirror, %d per transaction" % group,
+              lambda f, n: audit_trail(audit, f, n, mirror=True, group=group), count),
         timed("baseline: plain SQLite, WAL, synchronous=FULL", lambda f, n: plain_sqlite(f, n, wal=True), count),
         timed("baseline: plain SQLite, default rollback journal", plain_sqlite, count),
         timed("baseline: JSON-lines append per record", jsonl_append, count),
     ]
     reference = results[0][1]
     print("%d records per variant, SQLite %s" % (count, sqlite3.sqlite_version))
-    print("%-50s %12s %12s %10s" % ("variant", "records/s", "us/record", "vs audit"))
+    print("%-58s %12s %12s %10s" % ("variant", "records/s", "us/record", "vs audit"))
     for name, rate, micros in results:
-        print("%-50s %12.0f %12.1f %9.2fx" % (name, rate, micros, rate / reference))
+        print("%-58s %12.0f %12.1f %9.2fx" % (name, rate, micros, rate / reference))
+    if arguments.kms:
+        version, costs = batched_call_cost(arguments.batch, arguments.rounds)
+        base = costs[0][1]
+        print("\nOne batch of %d GetAttributes on %s, median of %d rounds (mirror on)" % (
+            arguments.batch, version, arguments.rounds))
+        print("%-58s %12s %12s" % ("variant", "ms", "audit cost"))
+        for name, seconds in costs:
+            print("%-58s %12.1f %12s" % (name, seconds * 1000, "-" if seconds is base else "%+.1f ms (%+.0f %%)" % (
+                (seconds - base) * 1000, (seconds - base) * 100 / base)))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,10 @@ Public API::
             # default to the effective user and this host's name)
         ensure_writable()            # create/open the store and prove it can be written
         record(operation, entity_type, entity_id, status, details=None, kms_url=None) -> dict
+            # inside grouped(): buffered, returns None
+        record_many(entries) -> [dict]   # entries: dicts of record's arguments; one transaction
+        grouped()                    # context manager: the record() calls inside are written
+            # at its exit in one transaction (``as group``: group.records, as stored)
         query(operation=None, entity_type=None, entity_id=None, status=None,
               operation_id=None, since=None, until=None, limit=100, newest_first=True) -> [dict]
         verify() -> dict(valid, records, first_broken, last_record_id, last_hash, problem)
@@ -40,6 +44,15 @@ client_key, credential, cookie; any case or separator, at any depth, but not nam
 references such as ``private_key_id``) and every string holding a PEM private key block
 becomes ``"<redacted>"``; so do bytes. The KMS URL is recorded without its user:password@
 part (``redaction.safe_url``, the transport's scrubber).
+
+Group commit: ``record_many`` and ``grouped`` write several records in one write
+transaction (one fsync instead of one per record), chained, hashed and mirrored exactly as
+the same records appended one by one at that moment (timestamps are those of the write).
+The transaction is as durable as a single record's (WAL, synchronous=FULL), and done before
+``record_many`` or the ``with`` block returns. It holds the store's write lock from the
+first record to the last, so another process's records come before or after the group,
+never inside it. If it fails, nothing of the group is stored: the AuditError says how many
+records were lost. A ``grouped`` block nested in another joins the outer group.
 
 The JSON-lines mirror gets a record's line only after the record is committed to the store,
 under a lock on the mirror file that keeps its lines in chain order. If that write fails
@@ -65,11 +78,11 @@ import sqlite3
 import uuid
 
 from ansible_collections.pkimanager.kms.plugins.module_utils.audit_reader import (
-    GENESIS_HASH, AuditReader, canonical_json, error_cause, format_timestamp, record_hash)
+    GENESIS_HASH, AuditReader, error_cause, format_timestamp, hashed_record)
 from ansible_collections.pkimanager.kms.plugins.module_utils.audit_reader import (  # noqa: F401  pylint: disable=unused-import
-    EXPORT_FORMATS, FILTER_COLUMNS)  # part of this module's API too (kms_audit)
+    EXPORT_FORMATS, FILTER_COLUMNS, canonical_json, record_hash)  # part of this module's API too (kms_audit, tests)
 from ansible_collections.pkimanager.kms.plugins.module_utils.audit_schema import (
-    RECORD_FIELDS, STATUSES, AuditError, when_free)
+    RECORD_FIELDS, STATUSES, AuditError, append_line as _append_line, open_private as _open_private, when_free)
 from ansible_collections.pkimanager.kms.plugins.module_utils.audit_schema import (  # noqa: F401  pylint: disable=unused-import
     SCHEMA_VERSION)  # part of this module's API too (tests)
 from ansible_collections.pkimanager.kms.plugins.module_utils.redaction import safe_url
@@ -89,9 +102,10 @@ _PEM_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
 class AuditMirrorError(AuditError):
     """``record`` is committed to the store, but its line could not be added to the mirror."""
 
-    def __init__(self, message, record):
+    def __init__(self, message, record, records=None):
         super(AuditMirrorError, self).__init__(message)
-        self.record = record
+        self.record = record  # of a group: its first record; ``records`` holds them all
+        self.records = records or [record]
 
 
 def default_audit_path():
@@ -112,17 +126,16 @@ def _is_secret_name(name):
 
 def scrub(value):
     """A JSON-safe copy of ``value`` in which nothing secret is left (see the module doc)."""
+    if isinstance(value, str):  # the most common first: every record of a batch comes here
+        return REDACTED if "PRIVATE KEY-----" in value and _PEM_PRIVATE_KEY.search(value) else value
     if isinstance(value, dict):
-        return dict((str(key), REDACTED if _is_secret_name(str(key)) else scrub(item))
-                    for key, item in value.items())
-    if isinstance(value, (list, tuple)):
-        return [scrub(item) for item in value]
-    if isinstance(value, str):
-        return REDACTED if _PEM_PRIVATE_KEY.search(value) else value
-    if isinstance(value, (bytes, bytearray)):
-        return REDACTED
+        return {str(key): REDACTED if _is_secret_name(str(key)) else scrub(item) for key, item in value.items()}
     if value is None or isinstance(value, (bool, int)):
         return value
+    if isinstance(value, (list, tuple)):
+        return [scrub(item) for item in value]
+    if isinstance(value, (bytes, bytearray)):
+        return REDACTED
     if isinstance(value, float) and math.isfinite(value):
         return value
     return scrub(str(value))
@@ -133,21 +146,6 @@ def _current_user():
         return pwd.getpwuid(os.geteuid()).pw_name
     except KeyError:
         return str(os.geteuid())
-
-
-def _open_private(path):
-    """Open ``path`` for appending; a missing file is created 0600, a missing directory 0700."""
-    directory = os.path.dirname(path)
-    if not os.path.isdir(directory):
-        existing = directory
-        while not os.path.exists(existing):
-            existing = os.path.dirname(existing)
-        if not os.path.isdir(existing):
-            # makedirs would only say "File exists"; name the file that is in the way.
-            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), existing)
-        os.makedirs(directory, 0o700, exist_ok=True)
-        os.chmod(directory, 0o700)
-    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
 
 class AuditTrail(AuditReader):
@@ -165,6 +163,7 @@ class AuditTrail(AuditReader):
         self.context.update(user=_current_user(), host=socket.gethostname())
         self.context.update(context or {})
         self._schema_ready = False
+        self._group = None  # the contents buffered by grouped(), while it is open
 
     def close(self):
         super(AuditTrail, self).close()
@@ -188,8 +187,37 @@ class AuditTrail(AuditReader):
         """Append one record (and its mirror line); returns it as stored.
 
         AuditError when nothing was stored; AuditMirrorError (an AuditError) when the record
-        was stored but its mirror line could not be written.
+        was stored but its mirror line could not be written. Inside ``grouped()`` the record
+        is checked and buffered, written at the block's exit, and None is returned.
         """
+        content = self._content(operation, entity_type, entity_id, status, details, kms_url)
+        if self._group is not None:
+            self._group.append(content)
+            return None
+        return self._write([content])[0]
+
+    def record_many(self, entries):
+        """Append the records ``entries`` (dicts of ``record``'s arguments, in order) in one
+        write transaction, and their mirror lines after it; returns them as stored.
+
+        Every entry is checked before anything is written. AuditError when nothing was
+        stored (it says how many records were lost), AuditMirrorError when they were stored
+        but their mirror lines were not. Inside ``grouped()``, joins that group (returns []).
+        """
+        contents = [self._content(**entry) for entry in entries]
+        if self._group is not None:
+            self._group.extend(contents)
+            return []
+        return self._write(contents) if contents else []
+
+    def grouped(self):
+        """Context manager: the ``record`` calls made inside are written at its exit in one
+        transaction (also when the block raised: those operations happened), which is done
+        before the ``with`` statement returns. Its value's ``records`` then holds them."""
+        return _Group(self)
+
+    def _content(self, operation, entity_type, entity_id, status, details=None, kms_url=None):
+        """A record's own fields, checked and scrubbed (no id, timestamp or hashes yet)."""
         if not operation or not isinstance(operation, str):
             raise AuditError("cannot record an operation without a name, got %r" % (operation,))
         if status not in STATUSES:
@@ -202,46 +230,53 @@ class AuditTrail(AuditReader):
             details.setdefault("reason", None)
             details.setdefault("message", None)
         url = kms_url or self.context["kms_url"]
-        content = scrub(dict(self.context, operation_id=self.operation_id, operation=operation,
-                             entity_type=entity_type, entity_id=None if entity_id is None else str(entity_id),
-                             status=status, details=details, kms_url=safe_url(url) if url else None))
+        return scrub(dict(self.context, operation_id=self.operation_id, operation=operation,
+                          entity_type=entity_type, entity_id=None if entity_id is None else str(entity_id),
+                          status=status, details=details, kms_url=safe_url(url) if url else None))
+
+    def _write(self, contents):
+        """Chain, insert and commit ``contents`` in one transaction, then mirror them."""
         mirror = None
         try:
             try:
                 self._open_for_writing()
                 if self.jsonl_path:
                     mirror = self._lock_mirror()
-                record = self._in_write_transaction(lambda connection: self._append(connection, content))
+                records, lines = self._in_write_transaction(lambda connection: self._append_all(connection, contents))
             except (OSError, sqlite3.Error) as exc:
-                raise AuditError("cannot write the audit record of %s to %s: %s"
-                                 % (operation, self._paths(), error_cause(exc)))
+                what = ("the audit record of %s" % contents[0]["operation"] if len(contents) == 1 else
+                        "the %d audit records of %s (all %d lost: none is stored)"
+                        % (len(contents), _operations(contents), len(contents)))
+                raise AuditError("cannot write %s to %s: %s" % (what, self._paths(), error_cause(exc)))
             if mirror is not None:
-                # Only now that the record is committed, and still under the mirror's lock:
+                # Only now that the records are committed, and still under the mirror's lock:
                 # no line of a rolled-back record, and the lines in chain order.
                 try:
-                    _append_line(mirror, canonical_json(record))
+                    _append_line(mirror, "\n".join(lines))
                 except OSError as exc:
-                    raise AuditMirrorError(
-                        "audit record %d of %s is in the audit store %s, but its line could not be appended to "
-                        "the JSON-lines mirror %s, which now lacks it (kms_audit action=export writes the lines "
-                        "again from the store): %s" % (record["record_id"], operation, self.path, self.jsonl_path,
-                                                       exc), record)
-            return record
+                    raise _mirror_error(records, self.path, self.jsonl_path, exc)
+            return records
         finally:
             if mirror is not None:
                 os.close(mirror)
 
-    def _append(self, connection, content):
-        """Chain and insert ``content``; runs while holding the store's write lock."""
+    def _append_all(self, connection, contents):
+        """Chain ``contents`` in order to the last stored record and insert them (one
+        statement for them all); runs while holding the store's write lock. Returns the
+        records as stored, and their mirror lines."""
         last = connection.execute("SELECT record_id, hash FROM audit_records ORDER BY record_id DESC LIMIT 1").fetchone()
-        record = dict(content, record_id=last[0] + 1 if last else 1, timestamp=format_timestamp(
-            datetime.datetime.now(datetime.timezone.utc)), prev_hash=last[1] if last else GENESIS_HASH)
-        record["hash"] = record_hash(record)
-        record = dict((field, record[field]) for field in RECORD_FIELDS)
-        row = dict(record, details=canonical_json(record["details"]))
-        connection.execute("INSERT INTO audit_records (%s) VALUES (%s)" % (
-            ", ".join(RECORD_FIELDS), ", ".join("?" * len(RECORD_FIELDS))), [row[f] for f in RECORD_FIELDS])
-        return record
+        records, rows, lines = [], [], []
+        for content in contents:
+            record = dict(content, record_id=last[0] + 1 if last else 1, timestamp=format_timestamp(
+                datetime.datetime.now(datetime.timezone.utc)), prev_hash=last[1] if last else GENESIS_HASH)
+            record["hash"], details, line = hashed_record(record)
+            records.append({field: record[field] for field in RECORD_FIELDS})
+            rows.append([details if field == "details" else record[field] for field in RECORD_FIELDS])
+            lines.append(line)
+            last = (record["record_id"], record["hash"])
+        connection.executemany("INSERT INTO audit_records (%s) VALUES (%s)" % (
+            ", ".join(RECORD_FIELDS), ", ".join("?" * len(RECORD_FIELDS))), rows)
+        return records, lines
 
     def _lock_mirror(self):
         """The mirror, open for appending and locked against the other writers (the lock
@@ -270,18 +305,44 @@ class AuditTrail(AuditReader):
         return "%s (mirror %s)" % (self.path, self.jsonl_path) if self.jsonl_path else self.path
 
 
-def _append_line(descriptor, line):
-    """Append ``line`` and a newline in one write; on failure, cut off whatever part of it
-    reached the file, so that the next line does not start in the middle of this one."""
-    data = (line + "\n").encode("ascii")
-    size = os.fstat(descriptor).st_size
-    try:
-        written = os.write(descriptor, data)
-        if written != len(data):
-            raise OSError(errno.ENOSPC, "only %d of %d bytes could be written" % (written, len(data)))
-    except OSError:
-        try:
-            os.ftruncate(descriptor, size)
-        except OSError:
-            pass  # a device such as /dev/full cannot be truncated, and holds nothing anyway
-        raise
+class _Group:
+    """What ``AuditTrail.grouped`` returns; ``records`` holds the records as stored after the
+    exit of the outermost group (a nested group joins it and leaves its own empty)."""
+
+    def __init__(self, trail):
+        self.trail = trail
+        self.records = []
+        self._outermost = False
+
+    def __enter__(self):
+        self._outermost = self.trail._group is None
+        if self._outermost:
+            self.trail._group = []
+        return self
+
+    def __exit__(self, *exc_info):
+        if self._outermost:
+            contents, self.trail._group = self.trail._group, None
+            if contents:
+                self.records = self.trail._write(contents)
+        return False
+
+
+def _mirror_error(records, store, mirror, exc):
+    one = len(records) == 1
+    return AuditMirrorError(
+        "%s the audit store %s, but %s could not be appended to the JSON-lines mirror %s, which now lacks %s "
+        "(kms_audit action=export writes the lines again from the store): %s" % (
+            "audit record %d of %s is in" % (records[0]["record_id"], records[0]["operation"]) if one else
+            "audit records %d to %d (%s) are in" % (records[0]["record_id"], records[-1]["record_id"],
+                                                    _operations(records)),
+            store, "its line" if one else "their %d lines" % len(records), mirror, "it" if one else "them", exc),
+        records[0], records)
+
+
+def _operations(records):
+    """``kms.get_attributes x3, kms.destroy``: the operations of a group, in first-seen order."""
+    counts = {}
+    for record in records:
+        counts[record["operation"]] = counts.get(record["operation"], 0) + 1
+    return ", ".join(name if count == 1 else "%s x%d" % (name, count) for name, count in counts.items())

@@ -55,15 +55,33 @@ _ISO_8601 = re.compile(
     r"\s*(Z|[+-]\d{2}:?\d{2})?$", re.IGNORECASE)
 
 
+# What json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+# builds on every call, built once: a batch's records are serialised three times each.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+
+
 def canonical_json(record):
     """The one serialisation that is hashed, mirrored and exported."""
-    return json.dumps(record, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    return _CANONICAL.encode(record)
 
 
 def record_hash(record):
     """SHA-256 hex of every field of ``record`` but ``hash``."""
-    content = dict((key, value) for key, value in record.items() if key != "hash")
+    content = {key: value for key, value in record.items() if key != "hash"}
     return hashlib.sha256(canonical_json(content).encode("ascii")).hexdigest()
+
+
+def hashed_record(record):
+    """(hash, details as stored, the mirror line) of ``record`` (without its ``hash``): what
+    record_hash, canonical_json(details) and canonical_json(record with hash) give, with the
+    details encoded once. Their key sorts first, so each serialisation is '{"details":'
+    + details + ',' + the other fields' own serialisation without its '{'."""
+    details = canonical_json(record["details"])
+    rest = {key: value for key, value in record.items() if key not in ("details", "hash")}
+    head = '{"details":' + details + ","
+    digest = hashlib.sha256((head + canonical_json(rest)[1:]).encode("ascii")).hexdigest()
+    rest["hash"] = digest
+    return digest, details, head + canonical_json(rest)[1:]
 
 
 def format_timestamp(moment):

@@ -4,8 +4,9 @@
 """The audit store's SQLite plumbing, shared by its reader (audit_reader.py) and its writer
 (audit.py): the records table (its columns ``RECORD_FIELDS``, the ``STATUSES`` its CHECK
 allows, its indexes), its creation and the migration of a version 1 store, the checks that a
-store's schema version matches its content, the connection, write transactions, and the
-retries while another process holds the store.
+store's schema version matches its content, the connection, write transactions, the
+retries while another process holds the store, and the creation of private files and the
+all-or-nothing append of lines (the JSON-lines mirror).
 
 Apart from audit.py and audit_reader.py so that each file stays small enough to read (the
 project keeps module_utils files under about 350 lines), and because none of it depends on
@@ -18,6 +19,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import os
 import random
 import sqlite3
@@ -188,3 +190,36 @@ def when_free(attempt, busy):
                 raise
             time.sleep(delay * random.uniform(0.5, 1.5))
             delay = min(delay * 2, 0.25)
+
+
+def open_private(path):
+    """Open ``path`` for appending; a missing file is created 0600, a missing directory 0700."""
+    directory = os.path.dirname(path)
+    if not os.path.isdir(directory):
+        existing = directory
+        while not os.path.exists(existing):
+            existing = os.path.dirname(existing)
+        if not os.path.isdir(existing):
+            # makedirs would only say "File exists"; name the file that is in the way.
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), existing)
+        os.makedirs(directory, 0o700, exist_ok=True)
+        os.chmod(directory, 0o700)
+    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+
+
+def append_line(descriptor, line):
+    """Append ``line`` (a group's lines joined by newlines) and a newline in one write; on
+    failure, cut off whatever part of it reached the file, so that the next line does not
+    start in the middle of this one (and a group's lines are all there or none)."""
+    data = (line + "\n").encode("ascii")
+    size = os.fstat(descriptor).st_size
+    try:
+        written = os.write(descriptor, data)
+        if written != len(data):
+            raise OSError(errno.ENOSPC, "only %d of %d bytes could be written" % (written, len(data)))
+    except OSError:
+        try:
+            os.ftruncate(descriptor, size)
+        except OSError:
+            pass  # a device such as /dev/full cannot be truncated, and holds nothing anyway
+        raise

@@ -12,6 +12,10 @@ A record's status is ``success``, ``not_found`` for a read (:data:`READ_OPERATIO
 KMS answered with a not-found reason (the existence check before a create expects that
 answer: it is a finding, not a failure), or ``failure`` for every other error, not-found
 answers to writes such as Revoke or Destroy included.
+
+The records of one ``KmsClient.batch`` are written in one transaction (group commit, see
+``AuditTrail.grouped``) before ``batch`` returns: the client enters the observer's
+``batch()`` around it. A single ``call`` keeps a transaction of its own.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -45,13 +49,12 @@ def audit_status(operation, error):
 
 def audit_summary(value):
     """What of an operation's result goes into the audit trail: ids and states, no bytes."""
-    if isinstance(value, dict):
-        return dict((k, audit_summary(v)) for k, v in value.items()
-                    if k not in ("der", "pem") and not isinstance(v, bytes))
-    if isinstance(value, (list, tuple)):
-        return [audit_summary(v) for v in value][:MAX_LISTED_RESULTS]
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
+    if isinstance(value, dict):
+        return {k: audit_summary(v) for k, v in value.items() if k not in ("der", "pem") and not isinstance(v, bytes)}
+    if isinstance(value, (list, tuple)):
+        return [audit_summary(v) for v in value][:MAX_LISTED_RESULTS]
     return str(value)
 
 
@@ -61,13 +64,20 @@ class AuditRecorder:
     A record that cannot be written becomes an :class:`AuditError` whose message says which
     operation on which object did (or was attempted at) the KMS, since that cannot be undone;
     it is raised, or handed to ``on_failure`` (a module's ``fail_json`` wrapper, so the run
-    ends wherever the call happened).
+    ends wherever the call happened). Inside ``batch()`` the records are buffered and written
+    together at its exit; a failure then names every operation of the batch.
     """
 
     def __init__(self, trail, kms_url, on_failure=None):
         self.trail = trail
         self.kms_url = kms_url
         self.on_failure = on_failure
+        self._pending = None  # (operation, error) of the records buffered by batch()
+
+    def batch(self):
+        """Context manager (``KmsClient.batch`` enters it): the records of the operations
+        reported inside are written in one transaction at its exit, before it returns."""
+        return _RecordedBatch(self)
 
     def __call__(self, operation, value, error):
         status = audit_status(operation, error)
@@ -83,13 +93,60 @@ class AuditRecorder:
             self.trail.record(audit_operation_name(operation.name), operation.entity_type, entity_id,
                               status, details=details, kms_url=self.kms_url)
         except AuditError as exc:
-            failure = AuditError("%s on %r was %s at the KMS, but %s: %s" % (
-                operation.name, operation.object_id, "done" if error is None else "attempted",
-                "its audit record is in the store only, not in the JSON-lines mirror"
-                if isinstance(exc, AuditMirrorError) else "its audit record could not be written", exc))
-            if self.on_failure is None:
-                raise failure
-            self.on_failure(failure)
+            self._failed([(operation, error)], exc)
+            return
+        if self._pending is not None:
+            self._pending.append((operation, error))
+
+    def _failed(self, pending, exc):
+        """Raise, or hand to ``on_failure``, that the operations ``pending`` ([(operation,
+        error)]) reached the KMS but their records could not be written (``exc``)."""
+        stored = isinstance(exc, AuditMirrorError)
+        if len(pending) == 1:
+            what = "%s at the KMS, but %s" % (_done(*pending[0]), "its audit record is in the store only, not in the "
+                                              "JSON-lines mirror" if stored else "its audit record could not be written")
+        else:
+            more = len(pending) - MAX_LISTED_RESULTS
+            what = "a batch of %d operations reached the KMS (%s%s), but %s" % (
+                len(pending), ", ".join(_done(*item) for item in pending[:MAX_LISTED_RESULTS]),
+                ", and %d more" % more if more > 0 else "", "their audit records are in the store only, not in the "
+                "JSON-lines mirror" if stored else "their %d audit records could not be written" % len(pending))
+        failure = AuditError("%s: %s" % (what, exc))
+        if self.on_failure is None:
+            raise failure
+        self.on_failure(failure)
+
+
+class _RecordedBatch:
+    """What ``AuditRecorder.batch`` returns: the trail's group, whose failure is told as the
+    recorder tells one, naming the batch's operations. A nested batch joins the outer one."""
+
+    def __init__(self, recorder):
+        self.recorder = recorder
+        self.group = recorder.trail.grouped()
+        self._outermost = False
+
+    def __enter__(self):
+        self._outermost = self.recorder._pending is None
+        if self._outermost:
+            self.recorder._pending = []
+        self.group.__enter__()
+        return self
+
+    def __exit__(self, *exc_info):
+        pending = self.recorder._pending
+        if self._outermost:
+            self.recorder._pending = None
+        try:
+            self.group.__exit__(*exc_info)
+        except AuditError as exc:
+            self.recorder._failed(pending, exc)
+        return False
+
+
+def _done(operation, error):
+    """``Destroy on 'pair' was done`` / ``was attempted``, for the messages above."""
+    return "%s on %r was %s" % (operation.name, operation.object_id, "done" if error is None else "attempted")
 
 
 def audited_client(params, trail, on_failure=None):

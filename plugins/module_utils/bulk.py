@@ -22,7 +22,7 @@ import json
 from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
 from ansible_collections.pkimanager.kms.plugins.module_utils import ttlv
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError, PkiManagerError, TaskError
-from ansible_collections.pkimanager.kms.plugins.module_utils.kms_module import CHANGING_OPERATIONS
+from ansible_collections.pkimanager.kms.plugins.module_utils.kms_module import CHANGING_OPERATIONS, NoneWhenMissing
 
 # The options of a task that are not options of an item (connection, audit, files).
 NOT_PER_ITEM = frozenset(("kms_url", "api_key", "ca_cert", "validate_certs", "client_cert", "client_key", "timeout",
@@ -49,7 +49,7 @@ def _key(operation):
     return json.dumps(ttlv.encode(operation.payload), sort_keys=True) + operation.name
 
 
-class PrefetchedKms:
+class PrefetchedKms(NoneWhenMissing):
     """What a kind talks through for one item: the module's methods, its own ``outcome``, and
     the answers of operations sent ahead (each used once, in order)."""
 
@@ -69,14 +69,6 @@ class PrefetchedKms:
         if result.error is not None:
             raise result.error
         return result.value
-
-    def call_or_none(self, operation, entity_type=None):
-        try:
-            return self.call(operation, entity_type)
-        except KmsError as error:
-            if error.not_found:
-                return None
-            raise
 
 
 class Bulk:

@@ -12,6 +12,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import contextlib
+
 from ansible_collections.pkimanager.kms.plugins.module_utils import ttlv
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
 from ansible_collections.pkimanager.kms.plugins.module_utils.operations import get_attributes
@@ -42,7 +44,9 @@ class KmsClient:
 
     ``observer(operation, value, error)`` is called once per operation after it ran
     (``error`` is a KmsError or None); it must not swallow its own failures, so that a
-    module can refuse to go on when its audit record could not be written.
+    module can refuse to go on when its audit record could not be written. An observer
+    with a ``batch()`` method returning a context manager gets every ``batch`` inside it
+    (the audit recorder writes a batch's records in one transaction at its exit).
     """
 
     def __init__(self, transport, observer=None):
@@ -81,6 +85,11 @@ class KmsClient:
         operations = list(operations)
         if not operations:
             return []
+        scope = getattr(self.observer, "batch", None)
+        with scope() if callable(scope) else contextlib.nullcontext():
+            return self._batch(operations)
+
+    def _batch(self, operations):
         message = ttlv.structure("RequestMessage", [
             ttlv.structure("RequestHeader", [
                 ttlv.structure("ProtocolVersion", [

@@ -27,7 +27,7 @@ from urllib.parse import quote
 from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
 from ansible_collections.pkimanager.kms.plugins.module_utils.audit import AuditError
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError, TaskError
-from ansible_collections.pkimanager.kms.plugins.module_utils.files import destination_problem, write_public_file
+from ansible_collections.pkimanager.kms.plugins.module_utils.files import destination_problem, read_file, write_public_file
 
 SIGN = "kms.crl_sign"
 FETCH = "kms.crl_fetch"
@@ -176,7 +176,7 @@ class Crl:
         if ca is None:
             raise TaskError("issuer %s: the KMS holds no certificate with this id" % self.issuer)
         ca_cert = x509.load_der_x509_certificate(ca["der"])
-        current = _read(self.params["dest"])
+        current = read_file(self.params["dest"])
         existing = load_crl(current)
         now = datetime.datetime.now(datetime.timezone.utc)
         path = "certificates/%s/crl" % quote(self.issuer, safe="")
@@ -247,11 +247,3 @@ class _Same:
 
 def _format_of(data):
     return "pem" if data and data.lstrip().startswith(b"-----BEGIN") else "der"
-
-
-def _read(path):
-    try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except (IOError, OSError):
-        return None

@@ -20,7 +20,8 @@ import tempfile
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import TaskError
 
 
-def _read(path):
+def read_file(path):
+    """The bytes of ``path``, or None when it cannot be read."""
     try:
         with open(path, "rb") as handle:
             return handle.read()
@@ -78,7 +79,7 @@ def write_secret_file(module, path, data, option, same=None):
 
 
 def _write(module, path, data, option, same, secret):
-    existing = _read(path)
+    existing = read_file(path)
     changed = existing is None or not (same(existing) if same else existing == data)
     if changed and not module.check_mode:
         directory = os.path.dirname(os.path.abspath(path))

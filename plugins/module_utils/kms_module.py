@@ -26,7 +26,20 @@ CHANGING_OPERATIONS = frozenset(("Create", "CreateKeyPair", "Certify", "Activate
                                  "DeleteAttribute"))
 
 
-class KmsModule(AnsibleModule):
+class NoneWhenMissing:
+    """``call_or_none`` for anything with ``call(operation, entity_type)``: what the kinds use."""
+
+    def call_or_none(self, operation, entity_type=None):
+        """Like ``call``, but None when the KMS says the object does not exist."""
+        try:
+            return self.call(operation, entity_type)
+        except KmsError as error:
+            if error.not_found:
+                return None
+            raise
+
+
+class KmsModule(NoneWhenMissing, AnsibleModule):
     """AnsibleModule with the KMS connection, audit trail and error handling built in.
 
     Modules give their own argument spec; ``validate`` (a callable returning a list of
@@ -73,15 +86,6 @@ class KmsModule(AnsibleModule):
         if operation.name in CHANGING_OPERATIONS:
             self.outcome["changed"] = True
         return value
-
-    def call_or_none(self, operation, entity_type=None):
-        """Like :meth:`call`, but None when the KMS says the object does not exist."""
-        try:
-            return self.call(operation, entity_type)
-        except KmsError as error:
-            if error.not_found:
-                return None
-            raise
 
     def fail_kms(self, error, **result):
         self.fail_json(msg=str(error), kms_error=error.to_dict(), **result)

@@ -27,6 +27,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ansible_collections.pkimanager.kms.plugins.module_utils import audit as audit_writer
 from ansible_collections.pkimanager.kms.plugins.module_utils import audit_reader
 from ansible_collections.pkimanager.kms.plugins.module_utils.audit import (
     GENESIS_HASH,
@@ -237,6 +238,20 @@ def test_hash_survives_the_round_trip_through_the_store(details):
     record = dict(FIXED_RECORD, details=scrub({"value": details}))
     stored = json.loads(canonical_json(record))
     assert record_hash(stored) == record_hash(record)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+                    max_leaves=20), st.sampled_from([None, "t", '","host":"x']))
+def test_the_writers_serialisations_are_the_canonical_ones(details, task):
+    """The writer encodes details once (hashed_record); the hash, the stored details and the
+    mirror line must be exactly what record_hash and canonical_json give."""
+    record = dict(FIXED_RECORD, details=scrub({"value": details, "host": details}), task=task)
+    digest, stored_details, line = audit_reader.hashed_record(record)
+    assert digest == record_hash(record) and stored_details == canonical_json(record["details"])
+    assert line == canonical_json(dict(record, hash=digest))
+    assert audit_reader.hashed_record(FIXED_RECORD)[0] == FIXED_HASH
 
 
 def test_jsonl_mirror_lines_are_the_records_and_verify_offline(tmp_path, store):
@@ -893,3 +908,177 @@ def test_export_refuses_unknown_formats_and_filters(trail, tmp_path):
         trail.export(str(tmp_path / "x"), newest_first=True)
     with pytest.raises(AuditError, match="cannot export the audit trail to"):
         trail.export(str(tmp_path / "missing" / "x"))
+
+
+# -- group commit ----------------------------------------------------------------------------
+
+def entries(count=6):
+    """``fill``'s records as ``record_many`` entries."""
+    made = []
+    for index in range(count):
+        failed = index % 3 == 2
+        made.append(dict(operation="kms.create_key_pair" if index % 2 == 0 else "kms.get_attributes",
+                         entity_type="key_pair", entity_id="kp-%d" % (index % 2),
+                         status="failure" if failed else "success",
+                         details={"reason": "Item_Not_Found", "message": "no such key"} if failed else {"index": index}))
+    return made
+
+
+def transactions(trail):
+    """The write transactions ``trail``'s connection runs from now on: a list of
+    [statement, ...] from each BEGIN to its COMMIT or ROLLBACK."""
+    trail.ensure_writable()
+    seen = []
+
+    def trace(statement):
+        if statement.startswith("BEGIN"):
+            seen.append([])
+        if seen:
+            seen[-1].append(statement.split()[0])
+    trail._connection.set_trace_callback(trace)
+    return seen
+
+
+@pytest.fixture
+def fixed_clock(monkeypatch):
+    """Every record gets the same timestamp, so that two stores can be compared hash for hash."""
+    monkeypatch.setattr(audit_writer, "format_timestamp", lambda moment: "2026-12-02T12:00:00.000Z")
+
+
+@pytest.mark.parametrize("how", ["grouped", "record_many"])
+def test_grouped_records_are_the_records_appended_one_by_one(tmp_path, fixed_clock, how):
+    stores = {}
+    for way in ("single", how):
+        store, mirror = str(tmp_path / way / "audit.db"), str(tmp_path / way / "audit.jsonl")
+        with AuditTrail(store, jsonl_path=mirror, operation_id="run-1", context={"task": "t"}) as audit:
+            audit.record("kms.query", None, None, "success")  # the group continues an existing chain
+            if way == "single":
+                returned = [audit.record(**entry) for entry in entries()]
+            elif way == "grouped":
+                with audit.grouped() as group:
+                    assert [audit.record(**entry) for entry in entries()] == [None] * 6
+                returned = group.records
+            else:
+                returned = audit.record_many(entries())
+            assert audit.verify() == dict(audit.verify(), valid=True, records=7)
+            assert returned == audit.query(newest_first=False)[1:]
+        with open(mirror) as handle:
+            stores[way] = (rows(store), handle.read())
+    assert stores[how] == stores["single"]
+    assert [json.loads(line) for line in stores[how][1].splitlines()] == [
+        dict(row, details=json.loads(row["details"])) for row in stores[how][0]]
+
+
+def test_a_group_is_one_transaction_and_single_records_one_each(trail):
+    seen = transactions(trail)
+    trail.record("kms.get", "key_pair", "kp", "success")
+    with trail.grouped():
+        for entry in entries(5):
+            trail.record(**entry)
+        assert seen[1:] == []  # nothing written before the exit
+    trail.record_many(entries(3))
+    trail.record("kms.get", "key_pair", "kp", "success")
+    assert [statements.count("INSERT") for statements in seen] == [1, 5, 3, 1]
+    assert all(statements[0] == "BEGIN" and statements[-1] == "COMMIT" for statements in seen)
+    assert trail.verify() == dict(trail.verify(), valid=True, records=10)
+
+
+def test_an_empty_group_writes_nothing(trail):
+    seen = transactions(trail)
+    with trail.grouped() as group:
+        pass
+    assert trail.record_many([]) == [] and group.records == [] and seen == []
+
+
+def test_mirror_lines_of_a_group_are_written_after_its_commit(tmp_path, store, monkeypatch):
+    mirror = str(tmp_path / "audit.jsonl")
+    audit = AuditTrail(store, jsonl_path=mirror)
+    written = []
+
+    def append_line(descriptor, line):
+        # Another connection sees the whole group committed before any of its lines is written.
+        assert not audit._connection.in_transaction
+        assert len(AuditTrail(store).query(limit=0)) == line.count("\n") + 1 + len(written)
+        written.extend(line.split("\n"))
+        original(descriptor, line)
+    original = audit_writer._append_line
+    monkeypatch.setattr(audit_writer, "_append_line", append_line)
+    audit.record("kms.get", "key_pair", "kp", "success")
+    with audit.grouped():
+        for entry in entries(4):
+            audit.record(**entry)
+    with open(mirror) as handle:
+        lines = handle.read().splitlines()
+    assert lines == written and [json.loads(line) for line in lines] == audit.query(newest_first=False)
+
+
+def refuse_entity(store, entity_id):
+    """A trigger that makes SQLite refuse the insert of a record about ``entity_id``: a write
+    that fails in the middle of a group, after the records before it were inserted."""
+    tamper(store, "CREATE TRIGGER refuse BEFORE INSERT ON audit_records WHEN NEW.entity_id = '%s' "
+                  "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END" % entity_id)
+
+
+@pytest.mark.parametrize("how", ["grouped", "record_many"])
+def test_a_failure_in_the_middle_of_a_group_stores_nothing_of_it(tmp_path, store, how):
+    mirror = str(tmp_path / "audit.jsonl")
+    audit = AuditTrail(store, jsonl_path=mirror)
+    audit.record("kms.get", "key_pair", "kp", "success")
+    refuse_entity(store, "poison")
+    group = [dict(operation="kms.get", entity_type="key_pair", entity_id=name, status="success")
+             for name in ("a", "b", "poison", "c")] + [dict(operation="kms.destroy", entity_type="key_pair",
+                                                            entity_id="d", status="success")]
+    message = (r"^cannot write the 5 audit records of kms.get x4, kms.destroy \(all 5 lost: none is stored\) "
+               r"to %s \(mirror %s\): .*refused by the test" % (re.escape(store), re.escape(mirror)))
+    with pytest.raises(AuditError, match=message):
+        if how == "grouped":
+            with audit.grouped():
+                for entry in group:
+                    audit.record(**entry)
+        else:
+            audit.record_many(group)
+    assert [r["entity_id"] for r in audit.query()] == ["kp"]
+    with open(mirror) as handle:
+        assert [json.loads(line) for line in handle] == audit.query()
+    tamper(store, "DROP TRIGGER refuse")
+    assert audit.record_many(group)[0]["record_id"] == 2  # the chain goes on from the last stored record
+    assert audit.verify() == dict(audit.verify(), valid=True, records=6)
+
+
+def test_a_bad_entry_refuses_the_group_before_anything_is_written(trail):
+    with pytest.raises(AuditError, match="status must be one of"):
+        trail.record_many(entries(2) + [dict(operation="kms.get", entity_type="key_pair", entity_id="x",
+                                             status="maybe")])
+    assert trail.query() == []
+
+
+def test_a_group_is_written_when_its_block_raises(trail):
+    with pytest.raises(RuntimeError, match="the batch's request failed"):
+        with trail.grouped() as group:
+            trail.record("kms.get", "key_pair", "kp", "failure")
+            raise RuntimeError("the batch's request failed")
+    assert [r["record_id"] for r in group.records] == [1] and len(trail.query()) == 1
+
+
+def test_a_nested_group_joins_the_outer_one(trail):
+    seen = transactions(trail)
+    with trail.grouped() as outer:
+        trail.record("kms.get", "key_pair", "a", "success")
+        with trail.grouped() as inner:
+            trail.record("kms.get", "key_pair", "b", "success")
+            trail.record_many(entries(2))
+        assert inner.records == [] and seen == []
+    assert [r["record_id"] for r in outer.records] == [1, 2, 3, 4] and len(seen) == 1
+
+
+def test_a_group_whose_mirror_fails_is_reported_with_its_stored_records(store):
+    with AuditTrail(store, jsonl_path="/dev/full") as audit:
+        audit.ensure_writable()
+        with pytest.raises(AuditMirrorError) as raised:
+            audit.record_many(entries(3))
+    message = str(raised.value)
+    assert message.startswith("audit records 1 to 3 (kms.create_key_pair x2, kms.get_attributes) are in the audit "
+                              "store %s, but their 3 lines could not be appended to the JSON-lines mirror /dev/full, "
+                              "which now lacks them" % store), message
+    assert raised.value.records == AuditTrail(store).query(newest_first=False)
+    assert raised.value.record == raised.value.records[0]

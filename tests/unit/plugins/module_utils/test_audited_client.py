@@ -7,6 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import sqlite3
+
 import pytest
 
 from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
@@ -19,6 +21,7 @@ from ansible_collections.pkimanager.kms.plugins.module_utils.audited_client impo
     audit_summary,
     audited_client,
 )
+from ansible_collections.pkimanager.kms.plugins.module_utils.client import KmsClient
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
 
 URL = "http://127.0.0.1:9"
@@ -145,3 +148,112 @@ def test_no_client_without_a_writable_store(tmp_path):
     with pytest.raises(AuditError) as caught:
         audited_client({"kms_url": URL}, AuditTrail(str(blocker / "audit.db")))
     assert "no KMS call was made" in str(caught.value)
+
+
+# -- a batch's records: one transaction ------------------------------------------------------
+
+class UnreachableTransport:
+    """Every request fails as a refused connection does: ``KmsClient.batch`` then reports each
+    of its operations as attempted, which is all these tests need of a KMS."""
+
+    def __init__(self):
+        self.requests = 0
+
+    def post_kmip(self, payload, operation, object_id=None):
+        self.requests += 1
+        raise KmsError("connection refused", reason="Connection_Failed", operation=operation, object_id=object_id)
+
+
+def commits(trail):
+    """The COMMITs ``trail``'s connection runs from now on."""
+    trail.ensure_writable()
+    seen = []
+    trail._connection.set_trace_callback(lambda statement: seen.append(statement) if statement == "COMMIT" else None)
+    return seen
+
+
+def checks(count):
+    return [ops.get_attributes("key-%d" % index) for index in range(count)]
+
+
+def test_the_records_of_a_batch_are_written_in_one_transaction(tmp_path):
+    trail = AuditTrail(str(tmp_path / "a.db"))
+    seen = commits(trail)
+    client = KmsClient(UnreachableTransport(), observer=AuditRecorder(trail, URL))
+    with pytest.raises(KmsError, match="connection refused"):
+        client.batch(checks(7))
+    assert len(seen) == 1
+    records = trail.query(newest_first=False)
+    assert [(r["operation"], r["entity_id"], r["status"]) for r in records] == [
+        ("kms.get_attributes", "key-%d" % index, "failure") for index in range(7)]
+    assert records[0]["details"]["reason"] == "Connection_Failed" and trail.verify()["valid"]
+
+
+def test_single_calls_keep_one_transaction_each(tmp_path):
+    trail = AuditTrail(str(tmp_path / "a.db"))
+    seen = commits(trail)
+    client = KmsClient(UnreachableTransport(), observer=AuditRecorder(trail, URL))
+    for operation in checks(3):
+        with pytest.raises(KmsError):
+            client.call(operation)
+        assert len(seen) == len(trail.query(limit=0))
+    assert len(seen) == 3
+
+
+def test_an_observer_without_batch_sees_a_batch_as_before():
+    seen = []
+    client = KmsClient(UnreachableTransport(), observer=lambda op, value, error: seen.append(op.object_id))
+    with pytest.raises(KmsError):
+        client.batch(checks(3))
+    assert seen == ["key-0", "key-1", "key-2"]
+
+
+def refusing_trail(tmp_path):
+    """A writable store that refuses every record from now on (a trigger aborts the insert)."""
+    trail = AuditTrail(str(tmp_path / "a.db"))
+    trail.ensure_writable()
+    with sqlite3.connect(trail.path) as connection:
+        connection.execute("CREATE TRIGGER refuse BEFORE INSERT ON audit_records "
+                           "BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+    return trail
+
+
+def test_an_unrecordable_batch_names_its_operations_and_the_records_lost(tmp_path):
+    trail = refusing_trail(tmp_path)
+    client = KmsClient(UnreachableTransport(), observer=AuditRecorder(trail, URL))
+    with pytest.raises(AuditError) as caught:
+        client.batch([ops.revoke("a"), ops.destroy("a"), ops.get_attributes("b")])
+    message = str(caught.value)
+    assert message.startswith("a batch of 3 operations reached the KMS (Revoke on 'a' was attempted, Destroy on 'a' "
+                              "was attempted, GetAttributes on 'b' was attempted), but their 3 audit records could "
+                              "not be written: cannot write the 3 audit records of kms.revoke, kms.destroy, "
+                              "kms.get_attributes (all 3 lost: none is stored)"), message
+    assert "disk full" in message and trail.query() == []
+
+
+def test_an_unrecordable_batch_goes_to_on_failure_and_the_kms_error_still_stands(tmp_path):
+    failures = []
+    client = KmsClient(UnreachableTransport(), observer=AuditRecorder(refusing_trail(tmp_path), URL,
+                                                                      on_failure=failures.append))
+    with pytest.raises(KmsError, match="connection refused"):
+        client.batch(checks(2))
+    assert len(failures) == 1 and "their 2 audit records could not be written" in str(failures[0])
+
+
+def test_a_batch_of_one_is_told_as_one_call(tmp_path):
+    client = KmsClient(UnreachableTransport(), observer=AuditRecorder(refusing_trail(tmp_path), URL))
+    with pytest.raises(AuditError, match="^GetAttributes on 'key-0' was attempted at the KMS, but its audit record "
+                                         "could not be written: cannot write the audit record of kms.get_attributes"):
+        client.batch(checks(1))
+
+
+def test_recorder_batches_nest_into_one_transaction(tmp_path):
+    trail = AuditTrail(str(tmp_path / "a.db"))
+    seen = commits(trail)
+    recorder = AuditRecorder(trail, URL)
+    with recorder.batch():
+        recorder(ops.get_attributes("a"), {"unique_identifier": "a"}, None)
+        with recorder.batch():
+            recorder(ops.get_attributes("b"), {"unique_identifier": "b"}, None)
+        assert seen == []
+    assert len(seen) == 1 and [r["entity_id"] for r in trail.query(newest_first=False)] == ["a", "b"]
