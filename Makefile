@@ -45,8 +45,12 @@ integration: venv collection server
 sanity: venv
 	hacking/ansible-test-sanity
 
+# ansible-lint installs the collection from disk into $HOME/.ansible/collections and keeps a
+# copy of the same version from an earlier run, so new modules would be "unknown": it gets a
+# HOME of its own, emptied on every run.
 lint: venv collection
-	$(BIN)/ansible-lint
+	rm -rf .tmp/lint-home && mkdir -p .tmp/lint-home
+	HOME=$(CURDIR)/.tmp/lint-home $(BIN)/ansible-lint
 
 # Every plugin's documentation renders (modules and lookups).
 docs: venv collection

@@ -21,6 +21,8 @@ import re
 from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
 from ansible_collections.pkimanager.kms.plugins.module_utils.pem import der_to_pem, fingerprint_sha256
 from ansible_collections.pkimanager.kms.plugins.module_utils.x509_keys import key_facts
+from ansible_collections.pkimanager.kms.plugins.module_utils.x509_urls import (
+    AIA_OID, CDP_OID, URL_OPTIONS, adopt_csr_urls, config_lines, requested_urls, urls_of)
 
 # Subject fields: the option's key -> (OID, upper bound OpenSSL enforces on the value).
 SUBJECT_OIDS = {"CN": ("2.5.4.3", 64), "O": ("2.5.4.10", 64), "OU": ("2.5.4.11", 64), "C": ("2.5.4.6", 2),
@@ -50,10 +52,12 @@ EXTENDED_KEY_USAGES = {
 # The extensions this collection writes, by OpenSSL config key.
 EXTENSION_OIDS = {"basicConstraints": "2.5.29.19", "keyUsage": "2.5.29.15", "extendedKeyUsage": "2.5.29.37",
                   "subjectAltName": "2.5.29.17", "subjectKeyIdentifier": "2.5.29.14",
-                  "authorityKeyIdentifier": "2.5.29.35"}
-# What is compared between the task and an existing certificate (validity dates are not).
+                  "authorityKeyIdentifier": "2.5.29.35", "crlDistributionPoints": CDP_OID,
+                  "authorityInfoAccess": AIA_OID}
+# What is compared between the task and an existing certificate (validity dates are not); the
+# URL options only when the task sets them.
 CONTENT_FIELDS = ("subject", "subject_alt_names", "key_usage", "key_usage_critical", "extended_key_usage",
-                  "extended_key_usage_critical", "basic_constraints")
+                  "extended_key_usage_critical", "basic_constraints") + tuple(URL_OPTIONS)
 # A SAN value goes into an INI line that Cosmian splits on commas: no commas, and nothing its
 # INI reader would unquote, unescape or cut as a comment (quotes, backslashes, white space).
 _SAN_FORBIDDEN = re.compile(r"[\s,\"'\\]")
@@ -171,6 +175,7 @@ def content_of(obj):
     constraints = by_oid.get(EXTENSION_OIDS["basicConstraints"])
     content["basic_constraints"] = {"ca": constraints.value.ca, "path_length": constraints.value.path_length,
                                     "critical": constraints.critical} if constraints else None
+    content.update(urls_of(by_oid))
     content["extension_oids"] = sorted(by_oid)
     return content
 
@@ -238,6 +243,9 @@ def requested_content(params, csr=None):
         "extended_key_usage_critical": bool(params.get("extended_key_usage_critical")) if extended else None,
         "basic_constraints": constraints,
     }
+    urls, found = requested_urls(params)
+    content.update(urls)
+    problems += found
     if csr is None:
         subject = params.get("subject") or {}
         return dict(content, subject=dict(subject)), problems + subject_problems(subject)
@@ -268,7 +276,7 @@ def _adopt_csr(content, params, csr):
     if content["basic_constraints"]["ca"] and not (params.get("basic_constraints") or {}).get("ca"):
         problems.append("the CSR asks for a CA certificate (basicConstraints CA:TRUE); set basic_constraints.ca=true "
                         "to issue one")
-    return problems
+    return problems + adopt_csr_urls(content, params, carried)
 
 
 def extension_config(content, authority_key_id, present_oids=()):
@@ -291,6 +299,7 @@ def extension_config(content, authority_key_id, present_oids=()):
         lines.append(("extendedKeyUsage", content["extended_key_usage_critical"], content["extended_key_usage"]))
     if content["subject_alt_names"]:
         lines.append(("subjectAltName", False, content["subject_alt_names"]))
+    lines += config_lines(content)
     lines.append(("subjectKeyIdentifier", False, ["hash"]))
     if authority_key_id:
         lines.append(("authorityKeyIdentifier", False, ["keyid"]))
@@ -304,7 +313,8 @@ def differences(wanted, existing):
     if existing.get("duplicate_extension"):
         return ["the certificate carries extension %s more than once" % existing["duplicate_extension"]]
     return ["%s is %s, requested %s" % (field, _shown(existing.get(field)), _shown(wanted[field]))
-            for field in CONTENT_FIELDS if existing.get(field) != wanted[field]]
+            for field in CONTENT_FIELDS if existing.get(field) != wanted[field]
+            and not (field in URL_OPTIONS and wanted[field] is None)]
 
 
 def _shown(value):

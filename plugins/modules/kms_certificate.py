@@ -24,7 +24,8 @@ description:
     V(csr) certifies a certificate signing request made elsewhere with an issuer certificate held in
     the KMS; the CSR's private key stays with whoever made it.
   - An existing certificate whose subject, subject alternative names, key usage, extended key usage,
-    basic constraints, public key and issuer match the task, and that does not expire within
+    basic constraints, CRL distribution points and authority information access URLs (when set), public key
+    and issuer match the task, and that does not expire within
     O(renew_before_days), is left alone. Otherwise it is re-issued under the same name (see O(regenerate))
     and RV(mismatch) says why. Validity dates alone (for example a changed O(validity_days)) do not
     cause a re-issue.
@@ -178,6 +179,40 @@ options:
           - Whether the extension is critical.
         type: bool
         default: true
+  crl_distribution_points:
+    description:
+      - URLs where relying parties fetch the CRL of the issuer, written in the certificate's CRL distribution
+        points extension (crlDistributionPoints, non-critical), one distribution point per URL, in the order given.
+      - Each an absolute V(http://) or V(https://) URL of printable ASCII, without white space, commas, quotes or
+        backslashes (percent-encode them); checked before any KMS call.
+      - When not set, an existing certificate's CRL distribution points are not compared with the task (Cosmian KMS
+        adds one of its own to certificates signed by an issuer when its C(kms_public_url) is set); V([]) asks for
+        none.
+      - With O(provider=csr) and a CSR that has CRL distribution points, leave this unset or give the same URLs,
+        because the KMS copies the CSR's extensions and cannot replace them.
+    type: list
+    elements: str
+    version_added: 0.2.0
+  ocsp_responder_urls:
+    description:
+      - URLs of the OCSP responders for the certificate, written as V(OCSP) access descriptions in its authority
+        information access extension (authorityInfoAccess, non-critical), in the order given.
+      - URLs are checked as in O(crl_distribution_points); unset, they are not compared, and V([]) asks for none.
+      - With O(provider=csr) and a CSR that has an authority information access extension, leave this unset or
+        give the CSR's OCSP URLs.
+    type: list
+    elements: str
+    version_added: 0.2.0
+  ca_issuers_urls:
+    description:
+      - URLs where the issuer's certificate can be fetched, written as V(caIssuers) access descriptions in the
+        authority information access extension, after the OCSP ones, in the order given.
+      - URLs are checked as in O(crl_distribution_points); unset, they are not compared, and V([]) asks for none.
+      - With O(provider=csr) and a CSR that has an authority information access extension, leave this unset or
+        give the CSR's CA issuers URLs.
+    type: list
+    elements: str
+    version_added: 0.2.0
   validity_days:
     description:
       - Validity of a newly issued certificate, in days from now.
@@ -280,6 +315,9 @@ EXAMPLES = r"""
       - IP:192.0.2.10
     key_usage: [digitalSignature, keyEncipherment]
     extended_key_usage: [serverAuth]
+    crl_distribution_points: [http://pki.example.com/root-ca.crl]
+    ocsp_responder_urls: [http://ocsp.example.com/]
+    ca_issuers_urls: [http://pki.example.com/root-ca.crt]
     validity_days: 90
     renew_before_days: 30
     dest: /etc/pki/www.pem
@@ -435,6 +473,27 @@ basic_constraints:
   description: The basic constraints (V(ca), V(path_length), V(critical)), or null without the extension.
   returned: when RV(pem) is returned, or predicted in check mode
   type: dict
+crl_distribution_points:
+  description: The URLs of the certificate's CRL distribution points, in order (empty without the extension).
+  returned: when RV(pem) is returned, or predicted in check mode (null when O(crl_distribution_points) is unset)
+  type: list
+  elements: str
+  sample: ["http://pki.example.com/root-ca.crl"]
+  version_added: 0.2.0
+ocsp_responder_urls:
+  description: The OCSP responder URLs of the certificate's authority information access extension, in order.
+  returned: when RV(pem) is returned, or predicted in check mode (null when O(ocsp_responder_urls) is unset)
+  type: list
+  elements: str
+  sample: ["http://ocsp.example.com/"]
+  version_added: 0.2.0
+ca_issuers_urls:
+  description: The CA issuers URLs of the certificate's authority information access extension, in order.
+  returned: when RV(pem) is returned, or predicted in check mode (null when O(ca_issuers_urls) is unset)
+  type: list
+  elements: str
+  sample: ["http://pki.example.com/root-ca.crt"]
+  version_added: 0.2.0
 public_key_type:
   description: Type of the certified public key, V(rsa), V(ec), V(ed25519) or V(ed448).
   returned: when RV(pem) is returned
@@ -476,6 +535,9 @@ def main():
                 path_length=dict(type="int"),
                 critical=dict(type="bool", default=True),
             )),
+            crl_distribution_points=dict(type="list", elements="str"),
+            ocsp_responder_urls=dict(type="list", elements="str"),
+            ca_issuers_urls=dict(type="list", elements="str"),
             validity_days=dict(type="int"),
             renew_before_days=dict(type="int", default=30),
             dest=dict(type="path"),

@@ -90,3 +90,15 @@ def run_adhoc(module, module_args, extra_env=None, args=()):
     work, inventory, records_file, env = _prepare(["localhost"], extra_env, 1)
     command = [_tool("ansible"), "localhost", "-i", inventory, "-m", module, "-a", json.dumps(module_args)]
     return _run(command + list(args), work, records_file, env)
+
+
+def run_shipped(name, env, *args):
+    """playbooks/<name>, which must succeed."""
+    play = run_playbook(playbook=os.path.join(REPO, "playbooks", name), extra_env=env, args=list(args))
+    assert play.returncode == 0, play.output[-4000:]
+    return play
+
+
+def changed_tasks(play):
+    """The names of the tasks that changed something in ``play``."""
+    return sorted(set(r["task"] for r in play.records if r["result"].get("changed")))

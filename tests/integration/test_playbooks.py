@@ -6,17 +6,7 @@ import os
 import subprocess
 import sys
 
-from playbook import REPO, run_playbook
-
-
-def run(name, env, *args):
-    play = run_playbook(playbook=os.path.join(REPO, "playbooks", name), extra_env=env, args=list(args))
-    assert play.returncode == 0, play.output[-4000:]
-    return play
-
-
-def changed(play):
-    return sorted(set(r["task"] for r in play.records if r["result"].get("changed")))
+from playbook import REPO, changed_tasks as changed, run_playbook, run_shipped as run
 
 
 def test_provision_rotate_report_decommission_are_idempotent(kms_server, tmp_path):

@@ -480,3 +480,126 @@ def test_a_pkcs12_bundle_is_rewritten_only_when_what_it_holds_changes(tmp_path, 
     module.check_mode, before = True, open(path, "rb").read()
     assert pkcs12.ensure_file(module, path, "pkcs12_dest", "leaf", *bundle, passphrase="changed")
     assert open(path, "rb").read() == before
+
+
+# -- CRL distribution points and authority information access (CDP/AIA) ---------------
+
+CDP = ["http://pki.example.test/root.crl", "https://pki2.example.test/root.crl"]
+OCSP = ["http://ocsp.example.test/"]
+CA_ISSUERS = ["http://pki.example.test/root.crt"]
+
+
+def cdp_aia(cdp=None, ocsp=None, ca_issuers=None):
+    """The CRLDistributionPoints and AuthorityInformationAccess extensions, as (extension, critical)."""
+    uri = x509.UniformResourceIdentifier
+    found = []
+    if cdp:
+        found.append((x509.CRLDistributionPoints([x509.DistributionPoint([uri(u)], None, None, None) for u in cdp]),
+                      False))
+    access = [x509.AccessDescription(x509.AuthorityInformationAccessOID.OCSP, uri(u)) for u in ocsp or []] + [
+        x509.AccessDescription(x509.AuthorityInformationAccessOID.CA_ISSUERS, uri(u)) for u in ca_issuers or []]
+    if access:
+        found.append((x509.AuthorityInformationAccess(access), False))
+    return found
+
+
+def test_cdp_and_aia_go_into_the_config_after_the_names():
+    content, problems = certs.requested_content(dict(
+        PRESENT, subject_alt_names=["DNS:www.example.test"], crl_distribution_points=CDP + CDP[:1],
+        ocsp_responder_urls=OCSP, ca_issuers_urls=CA_ISSUERS))
+    assert problems == []
+    assert content["crl_distribution_points"] == CDP
+    assert certs.extension_config(content, authority_key_id=True) == (
+        "[v3_ca]\n"
+        "basicConstraints=critical,CA:FALSE\n"
+        "subjectAltName=DNS:www.example.test\n"
+        "crlDistributionPoints=URI:http://pki.example.test/root.crl,URI:https://pki2.example.test/root.crl\n"
+        "authorityInfoAccess=OCSP;URI:http://ocsp.example.test/,caIssuers;URI:http://pki.example.test/root.crt\n"
+        "subjectKeyIdentifier=hash\n"
+        "authorityKeyIdentifier=keyid\n")
+
+
+def test_only_ocsp_makes_an_aia_without_ca_issuers_and_no_cdp():
+    content = certs.requested_content(dict(PRESENT, ocsp_responder_urls=OCSP, crl_distribution_points=[]))[0]
+    text = certs.extension_config(content, authority_key_id=False)
+    assert "authorityInfoAccess=OCSP;URI:http://ocsp.example.test/\n" in text
+    assert "crlDistributionPoints" not in text and "caIssuers" not in text
+
+
+@pytest.mark.parametrize("url, fragment", [
+    ("ftp://pki.example.test/root.crl", "absolute http:// or https:// URL"),
+    ("pki.example.test/root.crl", "absolute http:// or https:// URL"),
+    ("http:///root.crl", "absolute http:// or https:// URL"),
+    ("http://pki.example.test/a,b.crl", "without white space, commas"),
+    ("http://pki.example.test/a b.crl", "without white space, commas"),
+    ("http://pki.example.test/\"a\".crl", "without white space, commas"),
+    ("http://pki.example.test/a\\b.crl", "without white space, commas"),
+    ("http://pki.example.test/é.crl", "printable ASCII"),
+    ("http://pki.example.test:99999/root.crl", "not a valid URL"),
+    ("", "non-empty URL"),
+])
+@pytest.mark.parametrize("option", ["crl_distribution_points", "ocsp_responder_urls", "ca_issuers_urls"])
+def test_bad_urls_are_refused_before_the_kms(option, url, fragment):
+    problems = Certificate.validate(dict(PRESENT, **{option: [CDP[0], url]}))
+    assert len(problems) == 1 and problems[0].startswith(option + ": ") and fragment in problems[0], problems
+
+
+def test_urls_with_query_fragment_and_semicolons_pass():
+    params = dict(PRESENT, crl_distribution_points=["https://pki.example.test:8443/crl?ca=root;x=1#f"])
+    assert Certificate.validate(params) == []
+
+
+def test_cdp_and_aia_are_read_back_and_compared(key):
+    content = certs.requested_content(dict(PRESENT, crl_distribution_points=CDP, ocsp_responder_urls=OCSP,
+                                           ca_issuers_urls=CA_ISSUERS))[0]
+    constraints = [(x509.BasicConstraints(ca=False, path_length=None), True)]
+    cert = issue(key, "www.example.test", constraints + cdp_aia(CDP, OCSP, CA_ISSUERS))
+    found = certs.content_of(cert)
+    assert (found["crl_distribution_points"], found["ocsp_responder_urls"], found["ca_issuers_urls"]) == (
+        CDP, OCSP, CA_ISSUERS)
+    assert certs.differences(content, found) == []
+    facts = certs.facts(cert.public_bytes(serialization.Encoding.DER))
+    assert facts["crl_distribution_points"] == CDP and facts["ca_issuers_urls"] == CA_ISSUERS
+    other = issue(key, "www.example.test", constraints + cdp_aia(CDP[:1], ["http://ocsp2.example.test/"]))
+    assert certs.differences(content, certs.content_of(other)) == [
+        "crl_distribution_points is ['http://pki.example.test/root.crl'], requested %s" % CDP,
+        "ocsp_responder_urls is ['http://ocsp2.example.test/'], requested %s" % OCSP,
+        "ca_issuers_urls is [], requested %s" % CA_ISSUERS]
+
+
+def test_unset_url_options_are_not_compared_but_an_empty_list_is(key):
+    cert = issue(key, "www.example.test", [(x509.BasicConstraints(ca=False, path_length=None), True)]
+                 + cdp_aia(["http://kms.example.test/public/certificates/root/crl"]))
+    assert certs.differences(certs.requested_content(PRESENT)[0], certs.content_of(cert)) == []
+    none = certs.requested_content(dict(PRESENT, crl_distribution_points=[]))[0]
+    assert certs.differences(none, certs.content_of(cert)) == [
+        "crl_distribution_points is ['http://kms.example.test/public/certificates/root/crl'], requested []"]
+
+
+def test_a_csr_brings_its_cdp_and_aia_and_they_are_left_out_of_the_config(key):
+    pem = make_csr(key, *cdp_aia(CDP, OCSP))
+    csr = x509.load_pem_x509_csr(pem.encode())
+    content, problems = certs.requested_content(csr_params(pem, ocsp_responder_urls=OCSP), csr)
+    assert problems == []
+    assert (content["crl_distribution_points"], content["ocsp_responder_urls"], content["ca_issuers_urls"]) == (
+        CDP, OCSP, [])
+    text = certs.extension_config(content, True, content["csr_extension_oids"])
+    assert "crlDistributionPoints" not in text and "authorityInfoAccess" not in text
+
+
+def test_url_options_that_contradict_the_csr_are_refused(key):
+    pem = make_csr(key, *cdp_aia(CDP, OCSP))
+    problems = Certificate.validate(csr_params(pem, crl_distribution_points=CDP[:1], ca_issuers_urls=CA_ISSUERS))
+    assert len(problems) == 2, problems
+    assert problems[0].startswith("the CSR already carries crlDistributionPoints (crl_distribution_points=")
+    assert "leave ca_issuers_urls unset or make it equal" in problems[1]
+
+
+def test_a_csr_without_cdp_or_aia_takes_them_from_the_options(key):
+    pem = make_csr(key)
+    content, problems = certs.requested_content(csr_params(pem, crl_distribution_points=CDP, ca_issuers_urls=CA_ISSUERS),
+                                                x509.load_pem_x509_csr(pem.encode()))
+    assert problems == []
+    text = certs.extension_config(content, True, content["csr_extension_oids"])
+    assert "crlDistributionPoints=URI:%s,URI:%s\n" % tuple(CDP) in text
+    assert "authorityInfoAccess=caIssuers;URI:%s\n" % CA_ISSUERS[0] in text
