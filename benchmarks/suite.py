@@ -55,6 +55,8 @@ import requests  # noqa: E402
 from kms_server import KmsServer, cleanup  # noqa: E402  pylint: disable=wrong-import-position
 from playbook import run_playbook  # noqa: E402  pylint: disable=wrong-import-position
 
+from key_creation import load_average, server_version  # noqa: E402  pylint: disable=wrong-import-position
+
 from ansible_collections.pkimanager.kms.plugins.module_utils import audit as audit_module  # noqa: E402
 from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops  # noqa: E402
 from ansible_collections.pkimanager.kms.plugins.module_utils import ttlv  # noqa: E402
@@ -176,18 +178,6 @@ def machine_facts():
     return "%s cores, %s, %s %s, Python %s" % (
         os.cpu_count(), model or platform.processor() or "unknown CPU", platform.system(), platform.release(),
         platform.python_version())
-
-
-def load_average():
-    try:
-        return "%.2f %.2f %.2f" % os.getloadavg()
-    except OSError:
-        return "n/a"
-
-
-def server_version(url):
-    with urllib.request.urlopen(url.rstrip("/") + "/version", timeout=5) as answer:
-        return json.loads(answer.read().decode("utf-8"))
 
 
 def batched(client, operations):

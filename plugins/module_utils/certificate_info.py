@@ -29,7 +29,7 @@ import datetime
 
 from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
-from ansible_collections.pkimanager.kms.plugins.module_utils.keys import tag_problems
+from ansible_collections.pkimanager.kms.plugins.module_utils.keys import selection_problems
 from ansible_collections.pkimanager.kms.plugins.module_utils.pem import cryptography_problem
 from ansible_collections.pkimanager.kms.plugins.module_utils.x509 import facts
 
@@ -61,12 +61,7 @@ def argument_spec():
 
 def validate(params):
     """Why the filters cannot be used (before any KMS call); empty when they can."""
-    problems = []
-    if params.get("name") is not None:
-        problem = ops.object_name_problem(params["name"])
-        if problem:
-            problems.append(problem)
-    problems += tag_problems(params.get("tags"))
+    problems = selection_problems(params)
     days = params.get("expiring_within_days")
     if days is not None and days < 0:
         problems.append("expiring_within_days must be 0 or more, got %d" % days)

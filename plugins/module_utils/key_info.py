@@ -25,7 +25,7 @@ __metaclass__ = type
 from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
 from ansible_collections.pkimanager.kms.plugins.module_utils.key_specs import KEY_TYPES
-from ansible_collections.pkimanager.kms.plugins.module_utils.keys import tag_problems
+from ansible_collections.pkimanager.kms.plugins.module_utils.keys import selection_problems
 from ansible_collections.pkimanager.kms.plugins.module_utils.pem import fingerprint_sha256
 
 # The KMIP object types that are keys here, and the key types each can hold.
@@ -53,12 +53,7 @@ def argument_spec():
 
 def validate(params):
     """Why the filters cannot be used (before any KMS call); empty when they can."""
-    problems = []
-    if params.get("name") is not None:
-        problem = ops.object_name_problem(params["name"])
-        if problem:
-            problems.append(problem)
-    problems += tag_problems(params.get("tags"))
+    problems = selection_problems(params)
     size = params.get("size")
     if size is not None and size <= 0:
         problems.append("size must be a positive number of bits, got %d" % size)

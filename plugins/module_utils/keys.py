@@ -25,6 +25,12 @@ def tag_problems(tags):
             for tag in tags or [] if not tag or tag.startswith("_")]
 
 
+def selection_problems(params):
+    """Problems with the ``name`` and ``tags`` filters of an inventory module (key or certificate info)."""
+    problem = ops.object_name_problem(params["name"]) if params.get("name") is not None else None
+    return ([problem] if problem else []) + tag_problems(params.get("tags"))
+
+
 def tags_mismatch(have, want, purge):
     """Why tags ``have`` do not satisfy ``want`` (None: any tags do), or None."""
     if want is None:
