@@ -73,15 +73,16 @@ def record_hash(record):
 
 def hashed_record(record):
     """(hash, details as stored, the mirror line) of ``record`` (without its ``hash``): what
-    record_hash, canonical_json(details) and canonical_json(record with hash) give, with the
-    details encoded once. Their key sorts first, so each serialisation is '{"details":'
-    + details + ',' + the other fields' own serialisation without its '{'."""
+    record_hash, canonical_json(details) and canonical_json(record with hash) give, with every
+    field encoded once. Keys sort, so each serialisation is '{"details":' + details + the
+    fields that sort before "hash" + (the hash) + the fields after it."""
     details = canonical_json(record["details"])
-    rest = {key: value for key, value in record.items() if key not in ("details", "hash")}
-    head = '{"details":' + details + ","
-    digest = hashlib.sha256((head + canonical_json(rest)[1:]).encode("ascii")).hexdigest()
-    rest["hash"] = digest
-    return digest, details, head + canonical_json(rest)[1:]
+    before = canonical_json({key: value for key, value in record.items() if "details" < key < "hash"})[1:-1]
+    after = canonical_json({key: value for key, value in record.items() if key > "hash"})[1:-1]
+    head = '{"details":' + details + ("," + before if before else "")
+    tail = ("," + after if after else "") + "}"
+    digest = hashlib.sha256((head + tail).encode("ascii")).hexdigest()
+    return digest, details, '%s,"hash":"%s"%s' % (head, digest, tail)
 
 
 def format_timestamp(moment):

@@ -32,6 +32,7 @@ from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsEr
 from ansible_collections.pkimanager.kms.plugins.module_utils.keys import selection_problems
 from ansible_collections.pkimanager.kms.plugins.module_utils.pem import cryptography_problem
 from ansible_collections.pkimanager.kms.plugins.module_utils.x509 import facts
+from ansible_collections.pkimanager.kms.plugins.module_utils.x509_urls import URL_OPTIONS
 
 OBJECT_TYPE = "Certificate"
 ENTITY_TYPE = "certificate"
@@ -40,10 +41,10 @@ STATES = ops.ACTIVE_STATES + ops.REVOKED_STATES + ops.DESTROYED_STATES
 FIELDS = ("id", "name", "state", "revoked", "tags", "subject", "issuer", "serial_number", "subject_alt_names",
           "not_before", "not_after", "days_left", "expired", "key_type", "signature_algorithm", "ca",
           "fingerprint_sha256", "public_key_id", "issuer_certificate_id", "activation_date", "initial_date",
-          "deactivation_date")
+          "deactivation_date") + tuple(URL_OPTIONS)
 # The fields taken as they are from :func:`x509.facts` (never its ``pem``).
 X509_FACTS = ("subject", "issuer", "serial_number", "subject_alt_names", "not_before", "not_after",
-              "signature_algorithm", "fingerprint_sha256")
+              "signature_algorithm", "fingerprint_sha256") + tuple(URL_OPTIONS)
 _DATE_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 # What Cosmian 5.28 answers a Get of a certificate revoked (or destroyed) since its attributes were read.
 UNREADABLE = ("Wrong_Key_Lifecycle_State", "Object_Destroyed")

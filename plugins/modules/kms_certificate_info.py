@@ -198,6 +198,21 @@ kms_certificates:
       description: SHA-256 of the certificate's DER, colon-separated hex. Null for a revoked certificate.
       type: str
       sample: "3A:5F:...:C2"
+    crl_distribution_points:
+      description: URLs of the certificate's CRL distribution points extension; empty without one. Null for a revoked certificate.
+      type: list
+      elements: str
+      sample: [http://pki.example.com/root-ca.crl]
+    ocsp_responder_urls:
+      description: OCSP responder URLs of its authority information access extension; empty without one. Null for a revoked certificate.
+      type: list
+      elements: str
+      sample: [http://ocsp.example.com/]
+    ca_issuers_urls:
+      description: CA issuers URLs of its authority information access extension; empty without one. Null for a revoked certificate.
+      type: list
+      elements: str
+      sample: [http://pki.example.com/root-ca.crt]
     public_key_id:
       description: Unique identifier of the certified public key in the KMS; null when it is not linked.
       type: str

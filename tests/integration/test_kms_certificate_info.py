@@ -16,7 +16,9 @@ from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsEr
 from kms_checks import play, records
 
 CA_EXTENSIONS = "[v3_ca]\nbasicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,crlSign\n"
-LEAF_EXTENSIONS = "[v3_ca]\nbasicConstraints=critical,CA:FALSE\nsubjectAltName=DNS:%s.example.test,IP:192.0.2.7\n"
+LEAF_EXTENSIONS = ("[v3_ca]\nbasicConstraints=critical,CA:FALSE\nsubjectAltName=DNS:%s.example.test,IP:192.0.2.7\n"
+                   "crlDistributionPoints=URI:http://pki.example.test/ca.crl\n"
+                   "authorityInfoAccess=OCSP;URI:http://ocsp.example.test/,caIssuers;URI:http://pki.example.test/ca.crt\n")
 # 20 leaves: validity in days, and whether it is in the set expiring within 30 days. None is
 # 30 days exactly, so the seconds between issuing and listing cannot move one across.
 VALIDITY = [1, 2, 3, 5, 7, 10, 14, 21, 25, 29, 31, 32, 45, 60, 90, 120, 180, 365, 400, 730]
@@ -105,10 +107,15 @@ def test_the_expiring_set_is_exact_among_20_certificates(env, client):
     assert leaf["not_before"].endswith("Z") and leaf["not_after"].endswith("Z") and leaf["not_before"] < leaf["not_after"]
     assert leaf["tags"] == sorted([tag, "d45"]) and leaf["public_key_id"] == name + "_pk"
     assert leaf["fingerprint_sha256"].count(":") == 31 and leaf["deactivation_date"] is None
+    assert leaf["crl_distribution_points"] == ["http://pki.example.test/ca.crl"]
+    assert leaf["ocsp_responder_urls"] == ["http://ocsp.example.test/"]
+    assert leaf["ca_issuers_urls"] == ["http://pki.example.test/ca.crt"]
+    assert by_id[ca_cert]["crl_distribution_points"] == by_id[ca_cert]["ca_issuers_urls"] == []
 
     [gone] = run.result("revoked")["kms_certificates"]
     assert gone["id"] == revoked and gone["revoked"] is True and gone["state"] == "Deactivated"
     assert gone["deactivation_date"] and gone["not_after"] is None and gone["days_left"] is None
+    assert gone["crl_distribution_points"] is None
     assert ids(run.result("revoked state")) == [revoked]
     assert run.result("missing")["kms_certificates"] == [] and run.result("missing")["_status"] == "ok"
     assert run.result("key pair name")["kms_certificates"] == []

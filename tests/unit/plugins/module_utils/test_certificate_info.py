@@ -118,7 +118,8 @@ def test_entry_of_a_live_certificate_has_its_x509_facts_and_no_pem():
         "not_before": "2026-11-18T12:00:00Z", "not_after": "2026-12-28T13:00:00Z", "days_left": 30,
         "expired": False, "key_type": "ec", "signature_algorithm": "ecdsa-with-SHA256", "ca": False,
         "fingerprint_sha256": fingerprint_sha256(der), "public_key_id": "k1_pk", "issuer_certificate_id": "ca",
-        "activation_date": "2026-11-18T12:00:00Z", "initial_date": "2026-11-18T12:00:00Z", "deactivation_date": None}
+        "activation_date": "2026-11-18T12:00:00Z", "initial_date": "2026-11-18T12:00:00Z", "deactivation_date": None,
+        "crl_distribution_points": [], "ocsp_responder_urls": [], "ca_issuers_urls": []}
     assert "BEGIN" not in str(entry)
     assert info.entry("c2", attrs(), NOW, certificate(NOW - DAY, ca=True))["expired"] is True
     assert info.entry("c2", attrs(), NOW, certificate(NOW - DAY, ca=True))["ca"] is True
@@ -129,7 +130,8 @@ def test_entry_of_a_revoked_certificate_comes_from_its_attributes():
     assert entry["revoked"] is True and entry["state"] == "Compromised"
     assert entry["deactivation_date"] == "2026-11-28T12:00:00Z" and entry["public_key_id"] is None
     for field in ("subject", "issuer", "serial_number", "subject_alt_names", "not_before", "not_after", "days_left",
-                  "expired", "key_type", "signature_algorithm", "ca", "fingerprint_sha256"):
+                  "expired", "key_type", "signature_algorithm", "ca", "fingerprint_sha256", "crl_distribution_points",
+                  "ocsp_responder_urls", "ca_issuers_urls"):
         assert entry[field] is None, field
 
 
