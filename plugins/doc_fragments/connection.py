@@ -14,10 +14,33 @@ class ModuleDocFragment(object):
 options:
   kms_url:
     description:
-      - Base URL of the Cosmian KMS, for example V(http://127.0.0.1:9998) or V(https://kms.example.com).
+      - Base URL of the Cosmian KMS, for example V(http://127.0.0.1:9998) or V(https://kms.example.com),
+        or the base URLs of several KMS nodes that share one database, in the order to try them.
       - The plugin sends KMIP 2.1 JSON TTLV requests to C(<kms_url>/kmip/2_1).
-      - If not set, the environment variables E(KMS_URL) then E(COSMIAN_KMS_SERVER_URL) are used.
-    type: str
+      - A list, or one string of URLs separated by commas, such as
+        V(http://127.0.0.1:9998,http://127.0.0.1:9999). Spaces around each URL are ignored; an
+        empty item (two commas in a row) and a URL that does not start with C(http://) or
+        C(https://) are refused before any KMS call, naming the item.
+      - If not set, the environment variables E(KMS_URL) then E(COSMIAN_KMS_SERVER_URL) are used,
+        in the comma form for several nodes (C(KMS_URL=http://127.0.0.1:9998,http://127.0.0.1:9999)).
+      - "Failover between nodes: a request goes first to the node that answered the previous request
+        of the task (the first URL at the start). A connection error, a timeout or an HTTP 5xx answer
+        moves it to the next node, round robin; O(retries) counts the attempts across all nodes
+        (two nodes and O(retries=3): first, second, first). Moving to a node that has not failed
+        for this request is immediate; going back to one that has waits first (1 s, 2 s, ...).
+        An HTTP 4xx answer never moves the request, because a node has decided; a TLS failure
+        neither, because it is a setting to fix. So a dead node costs one failed connection per
+        task, not one per request."
+      - Errors name the node (or every node tried, and those the attempts did not reach), and each
+        audit record names the node that served its call. No URL is ever shown with its
+        C(user:password@) part.
+      - "When a load balancer is the better answer: a health-checked load balancer in front of the
+        nodes (one URL here) is better when many controllers or users share the nodes, when nodes
+        come and go, or to terminate TLS in one place. The list here is for small setups without
+        one. Either way, every node must present a certificate valid for its URL and all nodes
+        must share the same database, or objects made on one are missing on the others."
+    type: list
+    elements: str
     required: true
   api_key:
     description:
@@ -69,8 +92,9 @@ options:
     default: 30
   retries:
     description:
-      - Number of attempts per request. Network errors, timeouts and HTTP 5xx answers are
-        retried with a growing delay (1 s, 2 s, ...); HTTP 4xx answers never are.
+      - Number of attempts per request, counted across all nodes of O(kms_url). Network errors,
+        timeouts and HTTP 5xx answers are retried with a growing delay (1 s, 2 s, ...), at the next
+        node when there are several (see O(kms_url)); HTTP 4xx answers never are.
       - A timed-out request may have run on the server. When the retry of a Revoke, Destroy or
         Activate is refused because that earlier attempt already did it (C(Item_Not_Found),
         C(Wrong_Key_Lifecycle_State)), the object's state is read back and, when it is what the
@@ -107,7 +131,8 @@ options:
     description:
       - Ignored. Accepted only so that C(module_defaults) of C(group/pkimanager.kms.kms) apply to
         this module; ansible-core fails a module given an option it does not accept.
-    type: str
+    type: list
+    elements: str
   api_key:
     description: Ignored, like O(kms_url).
     type: str

@@ -22,6 +22,8 @@ description:
     fails with an error naming its type, and nothing of that object leaves the KMS.
   - The connection options fall back to the same environment variables as the modules
     (E(KMS_URL), E(COSMIAN_KMS_SERVER_URL), E(KMS_API_KEY), E(COSMIAN_KMS_API_KEY)).
+  - O(kms_url) takes several KMS nodes like the modules' (a list, or URLs separated by commas),
+    with the same failover.
   - Every KMS call of the lookup (reads only) is written to the audit trail on the controller,
     like the modules' calls; the lookup makes no KMS call when the audit trail cannot be written.
 options:
@@ -47,6 +49,10 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ lookup('pkimanager.kms.kms_pem', 'web-signing', kms_url='http://127.0.0.1:42998') }}"
 
+- name: From either of two KMS nodes (the second answers when the first is down)
+  ansible.builtin.debug:
+    msg: "{{ lookup('pkimanager.kms.kms_pem', 'web-signing', kms_url=['http://127.0.0.1:9998', 'http://127.0.0.1:9999']) }}"
+
 - name: A CA certificate into a variable (connection from KMS_URL / KMS_API_KEY)
   ansible.builtin.set_fact:
     root_ca_pem: "{{ lookup('pkimanager.kms.kms_pem', 'root-ca-cert', type='certificate') }}"
@@ -67,7 +73,7 @@ from ansible_collections.pkimanager.kms.plugins.module_utils.audit import AuditT
 from ansible_collections.pkimanager.kms.plugins.module_utils.audited_client import audited_client
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import PkiManagerError
 from ansible_collections.pkimanager.kms.plugins.module_utils.lifecycle import wrong_type_message
-from ansible_collections.pkimanager.kms.plugins.module_utils.options import ConnectionOptions
+from ansible_collections.pkimanager.kms.plugins.module_utils.options import ConnectionOptions, kms_urls
 
 
 class LookupModule(LookupBase):
@@ -80,7 +86,7 @@ class LookupModule(LookupBase):
         if problems:
             raise AnsibleLookupError("; ".join(problems))
         with AuditTrail(self.get_option("audit_log"), jsonl_path=self.get_option("audit_jsonl"),
-                        context={"kms_url": params["kms_url"]}) as trail:
+                        context={"kms_url": kms_urls(params["kms_url"])[0]}) as trail:
             try:
                 client = audited_client(params, trail)
                 try:

@@ -16,6 +16,10 @@ answers to writes such as Revoke or Destroy included.
 The records of one ``KmsClient.batch`` are written in one transaction (group commit, see
 ``AuditTrail.grouped``) before ``batch`` returns: the client enters the observer's
 ``batch()`` around it. A single ``call`` keeps a transaction of its own.
+
+Each record's ``kms_url`` names the KMS node that served the call (with several nodes, the
+transport may have moved on from a dead one): the node that answered, or the last one tried
+when none did; every record of a batch names the node that answered the batch.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -66,12 +70,16 @@ class AuditRecorder:
     it is raised, or handed to ``on_failure`` (a module's ``fail_json`` wrapper, so the run
     ends wherever the call happened). Inside ``batch()`` the records are buffered and written
     together at its exit; a failure then names every operation of the batch.
+
+    A record names the node that served the call: the error's ``kms_url``, else the
+    ``transport``'s ``last_url``, else ``kms_url`` (a recorder without a transport).
     """
 
-    def __init__(self, trail, kms_url, on_failure=None):
+    def __init__(self, trail, kms_url, on_failure=None, transport=None):
         self.trail = trail
         self.kms_url = kms_url
         self.on_failure = on_failure
+        self.transport = transport
         self._pending = None  # (operation, error) of the records buffered by batch()
 
     def batch(self):
@@ -91,12 +99,18 @@ class AuditRecorder:
         entity_id = operation.object_id or (value.get("private_key_id") if isinstance(value, dict) else None)
         try:
             self.trail.record(audit_operation_name(operation.name), operation.entity_type, entity_id,
-                              status, details=details, kms_url=self.kms_url)
+                              status, details=details, kms_url=self._node(error))
         except AuditError as exc:
             self._failed([(operation, error)], exc)
             return
         if self._pending is not None:
             self._pending.append((operation, error))
+
+    def _node(self, error):
+        """The KMS node that served the call that ended in ``error`` (None: success)."""
+        if error is not None and error.kms_url:
+            return error.kms_url
+        return (self.transport is not None and self.transport.last_url) or self.kms_url
 
     def _failed(self, pending, exc):
         """Raise, or hand to ``on_failure``, that the operations ``pending`` ([(operation,
@@ -158,5 +172,6 @@ def audited_client(params, trail, on_failure=None):
         trail.ensure_writable()
     except AuditError as exc:
         raise AuditError("The audit trail is not writable, so no KMS call was made: %s" % exc)
-    return KmsClient(KmsTransport.from_params(params),
-                     observer=AuditRecorder(trail, params["kms_url"], on_failure=on_failure))
+    transport = KmsTransport.from_params(params)
+    return KmsClient(transport, observer=AuditRecorder(trail, transport.urls[0], on_failure=on_failure,
+                                                       transport=transport))

@@ -40,7 +40,8 @@ class BatchResult:
 
 
 class KmsClient:
-    """Send KMIP operations to one Cosmian KMS.
+    """Send KMIP operations to a Cosmian KMS (one server, or the nodes the transport fails
+    over between; ``transport.last_url`` names the node that served the last call).
 
     ``observer(operation, value, error)`` is called once per operation after it ran
     (``error`` is a KmsError or None); it must not swallow its own failures, so that a

@@ -227,9 +227,11 @@ class Crl:
         return crl
 
     def _record(self, operation, status, details):
+        """One audit record of an HTTP call, naming the node that served it."""
         try:
             self.module.audit.record(operation=operation, entity_type="certificate", entity_id=self.issuer,
-                                     status=status, details=details)
+                                     status=status, details=details,
+                                     kms_url=self.module.client.transport.last_url)
         except AuditError as exc:
             raise AuditError("%s of %s reached the KMS, but its audit record could not be written: %s"
                              % (operation, self.issuer, exc))

@@ -51,13 +51,15 @@ class KmsError(PkiManagerError):
 
     ``reason`` is the KMIP result reason (e.g. ``Item_Not_Found``) when the server gave
     one; ``operation`` and ``object_id`` say what was attempted on what, so that the
-    message alone is enough to act on. It never carries credentials.
+    message alone is enough to act on; ``kms_url`` is the KMS node of the last attempt
+    (the one that answered, or the last one tried), without credentials, when the error
+    comes from the transport. It never carries credentials.
 
     When the server gave no reason, the client names one (TRANSPORT_REASONS).
     """
 
     def __init__(self, message, status=None, reason=None, operation=None, object_id=None,
-                 attempts=1):
+                 attempts=1, kms_url=None):
         super(KmsError, self).__init__(message)
         self.message = message
         self.status = status
@@ -65,6 +67,7 @@ class KmsError(PkiManagerError):
         self.operation = operation
         self.object_id = object_id
         self.attempts = attempts
+        self.kms_url = kms_url
 
     @property
     def retried(self):
@@ -85,8 +88,8 @@ class KmsError(PkiManagerError):
         return "%s failed: %s" % (head, detail) if head else detail
 
     def __repr__(self):
-        return "KmsError(%r, status=%r, reason=%r, operation=%r, object_id=%r, attempts=%r)" % (
-            self.message, self.status, self.reason, self.operation, self.object_id, self.attempts)
+        return "KmsError(%r, status=%r, reason=%r, operation=%r, object_id=%r, attempts=%r, kms_url=%r)" % (
+            self.message, self.status, self.reason, self.operation, self.object_id, self.attempts, self.kms_url)
 
     @property
     def not_found(self):
@@ -102,6 +105,7 @@ class KmsError(PkiManagerError):
             "operation": self.operation,
             "object_id": self.object_id,
             "attempts": self.attempts,
+            "kms_url": self.kms_url,
         }
 
 

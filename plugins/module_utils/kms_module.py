@@ -17,7 +17,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.pkimanager.kms.plugins.module_utils.audit import AuditError, AuditTrail
 from ansible_collections.pkimanager.kms.plugins.module_utils.audited_client import audited_client
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError, PkiManagerError
-from ansible_collections.pkimanager.kms.plugins.module_utils.options import AuditOptions, ConnectionOptions
+from ansible_collections.pkimanager.kms.plugins.module_utils.options import AuditOptions, ConnectionOptions, kms_urls
 from ansible_collections.pkimanager.kms.plugins.module_utils.redaction import redact
 
 # KMIP operations that change the KMS: once one has succeeded, the run has changed something,
@@ -64,7 +64,8 @@ class KmsModule(NoneWhenMissing, AnsibleModule):
             self.fail_json(msg="Invalid arguments: " + "; ".join(problems))
         self._client = None
         context = dict((k, v) for k, v in (self.params["audit_context"] or {}).items() if v)
-        context["kms_url"] = self.params["kms_url"]
+        # Records made by hand (kms_crl) name the node of their call; this is the fallback.
+        context["kms_url"] = kms_urls(self.params["kms_url"])[0]
         self.audit = AuditTrail(self.params["audit_log"], jsonl_path=self.params.get("audit_jsonl"),
                                 context=context)
 

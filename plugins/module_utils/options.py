@@ -5,9 +5,9 @@
 community.hashi_vault's connection options): the argument spec, the environment variables
 an option falls back to, and the checks that run before any KMS call, in one place.
 
-* :class:`ConnectionOptions`: kms_url, api_key, TLS files, timeout, retries (documented in
-  the ``pkimanager.kms.connection`` doc fragment). ``KmsTransport`` runs the same
-  :meth:`ConnectionOptions.setting_problems`.
+* :class:`ConnectionOptions`: kms_url (one KMS or several nodes: :func:`kms_urls`), api_key,
+  TLS files, timeout, retries (documented in the ``pkimanager.kms.connection`` doc
+  fragment). ``KmsTransport`` runs the same :meth:`ConnectionOptions.setting_problems`.
 * :class:`AuditOptions`: audit_log, audit_jsonl, and audit_context (``pkimanager.kms.audit``
   and ``pkimanager.kms.audit.context``).
 
@@ -63,12 +63,42 @@ def api_key_problem(api_key):
             % (kind, where))
 
 
-def url_problem(url):
-    """Why ``url`` cannot be the KMS base URL, or None; the message shows no credentials."""
+def kms_urls(value):
+    """The KMS base URLs a kms_url value names, in order: ``value`` is a list, or a string of
+    URLs separated by commas (``KMS_URL=http://a:9998,http://b:9998``). Blanks (spaces, tabs)
+    around each URL are dropped, as people write ``a, b``; an empty item stays, for
+    :func:`url_problems` to refuse."""
+    items = value if isinstance(value, (list, tuple)) else (value or "").split(",")
+    return [item.strip(" \t") if isinstance(item, str) else item for item in items]
+
+
+def url_problems(value):
+    """Why the kms_url ``value`` (see :func:`kms_urls`) cannot be used, as messages; each URL
+    is checked by :func:`url_problem`, and with several URLs each message says which item."""
+    urls = kms_urls(value)
+    if len(urls) == 1:
+        problem = url_problem(urls[0])
+        return [problem] if problem else []
+    problems = []
+    for position, url in enumerate(urls, 1):
+        option = "kms_url item %d of %d" % (position, len(urls))
+        if url == "":
+            problems.append("%s is empty: remove the extra comma" % option)
+        else:
+            problem = url_problem(url, option)
+            if problem:
+                problems.append(problem)
+    return problems
+
+
+def url_problem(url, option="kms_url"):
+    """Why ``url`` cannot be a KMS base URL, or None; the message names ``option`` and shows
+    no credentials."""
     if not isinstance(url, str) or _scheme(url) not in ("https", "http"):
-        return "kms_url must start with http:// or https://, got %r" % safe_url(url if isinstance(url, str) else "")
+        return "%s must start with http:// or https://, got %r" % (
+            option, safe_url(url if isinstance(url, str) else ""))
     if re.search(r"[\x00-\x20\x7f]", url):
-        return "kms_url %r contains white space or a control character" % safe_url(url)
+        return "%s %r contains white space or a control character" % (option, safe_url(url))
     return None
 
 
@@ -132,7 +162,7 @@ class ConnectionOptions(OptionGroup):
     @classmethod
     def argument_spec(cls):
         return dict(
-            kms_url=dict(type="str", required=True, fallback=cls.fallback("kms_url")),
+            kms_url=dict(type="list", elements="str", required=True, fallback=cls.fallback("kms_url")),
             api_key=dict(type="str", no_log=True, fallback=cls.fallback("api_key")),
             ca_cert=dict(type="path"),
             client_cert=dict(type="path"),
@@ -156,8 +186,10 @@ class ConnectionOptions(OptionGroup):
     def setting_problems(cls, params):
         """Problems with the values themselves (no file is read): the checks KmsTransport
         runs when it is built. No message shows the api_key or the password of a kms_url."""
-        problems = [problem for problem in (url_problem(params.get("kms_url") or ""),
-                                            api_key_problem(params.get("api_key"))) if problem]
+        problems = url_problems(params.get("kms_url"))
+        key_problem = api_key_problem(params.get("api_key"))
+        if key_problem:
+            problems.append(key_problem)
         if params.get("client_key") and not params.get("client_cert"):
             problems.append("client_key needs client_cert")
         if params.get("timeout") is not None and params["timeout"] <= 0:

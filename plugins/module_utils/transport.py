@@ -1,8 +1,9 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, pkimanager maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""HTTP transport to a Cosmian KMS: one keep-alive session, retries, TLS, and
-error bodies turned into KMIP reasons, so callers only ever see JSON or a KmsError."""
+"""HTTP transport to a Cosmian KMS (one server, or several nodes sharing one database): one
+keep-alive session, retries that fail over from node to node, TLS, and error bodies turned
+into KMIP reasons, so callers only ever see JSON or a KmsError."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -23,7 +24,7 @@ except ImportError:
     REQUESTS_IMPORT_ERROR = traceback.format_exc()
 
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError, excerpt as _excerpt, parse_reason
-from ansible_collections.pkimanager.kms.plugins.module_utils.options import ConnectionOptions
+from ansible_collections.pkimanager.kms.plugins.module_utils.options import ConnectionOptions, kms_urls
 from ansible_collections.pkimanager.kms.plugins.module_utils.redaction import redact, safe_url
 
 COLLECTION_VERSION = "0.2.0"
@@ -51,8 +52,17 @@ def _root_cause(exc):
 class KmsTransport:
     """Send KMIP JSON TTLV to ``{url}/kmip/2_1`` and read JSON GET endpoints.
 
-    5xx, connection errors and timeouts are retried (``retries`` is the total number of
-    attempts) with exponential backoff; 4xx never are, because the server already decided.
+    ``url`` names one KMS or several nodes (a list, or URLs separated by commas;
+    options.kms_urls). 5xx, connection errors and timeouts are retried (``retries`` is the
+    total number of attempts, counted across nodes): each retry goes to the next node, round
+    robin from the one that failed, so with two nodes and three attempts: A, B, A. Moving to
+    a node that has not failed in this request goes at once; coming back to one that has
+    waits first, with exponential backoff (one node: 1 s, 2 s, ... as ever). 4xx are neither
+    retried nor moved, because a server already decided; a TLS failure neither, because it is
+    a setting to fix (the message names the node). A request starts at the node that last
+    answered (``last_url`` after a request), so a dead node costs one failed connection per
+    transport, not one per request.
+
     A timed-out KMIP call may still have run on the server: the modules create objects under
     chosen ids (a repeat is Object_Already_Exists, not a second object), and KmsClient reads
     the state back when a retried lifecycle operation is refused (Operation.achieved).
@@ -68,19 +78,19 @@ class KmsTransport:
             timeout=timeout, retries=retries))
         if problems:
             raise KmsError("; ".join(problems), reason="Request_Not_Sent")
-        self.url = url.rstrip("/")
-        self.kmip_url = self.url + KMIP_PATH
+        self.urls = [node.rstrip("/") for node in kms_urls(url)]
+        # The node of the last attempt: the one that answered, or the last one tried.
+        self.last_url = None
+        self._start = 0  # the node the next request goes to first: the one that last answered
+        self._attempts = []  # [node, what went wrong or None] of each attempt of the current request
         self.timeout = timeout
         self.retries = int(retries)
         self.backoff = float(backoff)
         self._sleep = sleep
         self._api_key = api_key
-        # Everything that could be echoed back and must not be: the key and the URL's password.
-        try:
-            password = urlsplit(url).password
-        except ValueError:
-            password = None
-        self._secrets = tuple(secret for secret in (api_key, password, password and unquote(password))
+        # Everything that could be echoed back and must not be: the key and the URLs' passwords.
+        passwords = [_password(node) for node in self.urls]
+        self._secrets = tuple(secret for secret in [api_key] + passwords + [p and unquote(p) for p in passwords]
                               if secret)
         # Passed on every request: a session-level verify loses to REQUESTS_CA_BUNDLE.
         if not validate_certs:
@@ -107,8 +117,8 @@ class KmsTransport:
                    retries=params.get("retries", 3))
 
     def __repr__(self):
-        return "KmsTransport(url=%r, auth=%r, verify=%r, client_cert=%r, timeout=%r, retries=%r)" % (
-            safe_url(self.url), "bearer" if self._api_key else None, self._verify,
+        return "KmsTransport(urls=%r, auth=%r, verify=%r, client_cert=%r, timeout=%r, retries=%r)" % (
+            [safe_url(node) for node in self.urls], "bearer" if self._api_key else None, self._verify,
             self._cert[0] if isinstance(self._cert, tuple) else self._cert,
             self.timeout, self.retries)
 
@@ -117,25 +127,24 @@ class KmsTransport:
         try:
             body = json.dumps(payload, separators=(",", ":"))
         except (TypeError, ValueError) as exc:
-            raise KmsError(self._redact("cannot encode the request as JSON: %s" % exc),
-                           reason="Request_Not_Sent", operation=operation, object_id=object_id) from None
-        response, content, attempts = self._send("POST", self.kmip_url, operation, object_id, data=body,
+            raise KmsError(self._redact("cannot encode the request as JSON: %s" % exc), reason="Request_Not_Sent",
+                           operation=operation, object_id=object_id,
+                           kms_url=safe_url(self.urls[self._start])) from None
+        response, content, attempts = self._send("POST", KMIP_PATH, operation, object_id, data=body,
                                                  headers={"Content-Type": "application/json"})
         return self._decode(response, content, operation, object_id, attempts, expect_object=True)
 
     def get_json(self, path, operation):
         """GET ``{url}/{path}`` (``/version``, ``/health``) and return its decoded JSON."""
-        url = "%s/%s" % (self.url, path.lstrip("/"))
-        response, content, attempts = self._send("GET", url, operation, None)
+        response, content, attempts = self._send("GET", "/" + path.lstrip("/"), operation, None)
         return self._decode(response, content, operation, None, attempts, expect_object=False)
 
     def get_bytes(self, path, operation, params=None, object_id=None, accept="*/*"):
         """GET ``{url}/{path}`` (a CRL) and return the bytes of its 2xx answer, read within
         MAX_RESPONSE_BYTES, with the retries and errors of every call (a 404 is a KmsError
         with ``status`` 404)."""
-        url = "%s/%s" % (self.url, path.lstrip("/"))
-        response, content, attempts = self._send("GET", url, operation, object_id, params=params,
-                                                 headers={"Accept": accept})
+        response, content, attempts = self._send("GET", "/" + path.lstrip("/"), operation, object_id,
+                                                 params=params, headers={"Accept": accept})
         if not 200 <= response.status_code < 300:
             raise self._http_error(response, content, operation, object_id, attempts)
         return content
@@ -144,23 +153,35 @@ class KmsTransport:
         """Release the pooled connections."""
         self._session.close()
 
-    def _send(self, method, url, operation, object_id, **kwargs):
-        """Return ``(response, body, attempts)`` for the first answer below 500, retrying the
-        rest; ``body`` is the answer's content, read in full but never beyond MAX_RESPONSE_BYTES."""
-        last_failure = None
+    def _send(self, method, path, operation, object_id, **kwargs):
+        """Return ``(response, body, attempts)`` for the first answer below 500, moving on to
+        the next node after a network error, a timeout or a 5xx (see the class); ``body`` is
+        the answer's content, read in full but never beyond MAX_RESPONSE_BYTES."""
+        self._attempts = []
+        node, pauses, last_failure = self._start, 0, None
         for attempt in range(1, self.retries + 1):
+            if attempt > 1:
+                node = (node + 1) % len(self.urls)
+                if self._tried(self.urls[node]):
+                    self._sleep(self.backoff * 2 ** pauses)
+                    pauses += 1
+            self.last_url = self.urls[node]
+            self._attempts.append([self.last_url, None])
+            url = self.last_url + path
             try:
                 response = self._session.request(
                     method, url, timeout=self.timeout, verify=self._verify, cert=self._cert,
                     allow_redirects=False, stream=True, **kwargs)
                 content = self._read(response, url, operation, object_id, attempt)
             except requests.exceptions.SSLError as exc:
-                # A certificate problem does not go away by asking again.
+                # A certificate problem does not go away by asking again, nor by asking
+                # another node: all of them must present a certificate valid for their URL.
                 raise self._network_error(url, exc, operation, object_id, attempt,
                                           "TLS failure with") from None
             except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
                     requests.exceptions.ChunkedEncodingError) as exc:
                 last_failure = exc
+                self._attempts[-1][1] = type(exc).__name__
             except requests.exceptions.ContentDecodingError as exc:
                 raise self._network_error(url, exc, operation, object_id, attempt, "cannot decode the answer of",
                                           reason="Invalid_Response") from None
@@ -170,15 +191,21 @@ class KmsTransport:
                 raise self._network_error(url, exc, operation, object_id, attempt, "cannot send to",
                                           reason="Request_Not_Sent") from None
             else:
+                self._attempts[-1][1] = "HTTP %d" % response.status_code
                 if response.status_code < 500:
+                    self._start = node
                     return response, content, attempt
                 last_failure = (response, content)
-            if attempt < self.retries:
-                self._sleep(self.backoff * 2 ** (attempt - 1))
         if isinstance(last_failure, tuple):
-            raise self._http_error(last_failure[0], last_failure[1], operation, object_id, self.retries)
+            raise self._http_error(last_failure[0], last_failure[1], operation, object_id, self.retries,
+                                   exhausted=True)
         raise self._network_error(url, last_failure, operation, object_id, self.retries,
-                                  "cannot reach the KMS at")
+                                  "cannot reach the KMS at", exhausted=True)
+
+    def _tried(self, node):
+        """Whether the current request already went to ``node``: every attempt before the one
+        under way failed, so going back to it waits."""
+        return any(tried == node for tried, dummy in self._attempts)
 
     def _read(self, response, url, operation, object_id, attempt):
         """The body of ``response``, streamed: an answer larger than MAX_RESPONSE_BYTES is
@@ -202,7 +229,7 @@ class KmsTransport:
         return b"".join(chunks)
 
     def _too_large(self, url, what, status, operation, object_id, attempts):
-        return KmsError("the answer of %s %s, more than the %d bytes accepted" % (
+        return self._error("the answer of %s %s, more than the %d bytes accepted" % (
             safe_url(url), what, MAX_RESPONSE_BYTES), status=status, reason="Response_Too_Large",
             operation=operation, object_id=object_id, attempts=attempts)
 
@@ -224,9 +251,9 @@ class KmsTransport:
                 return answer
             else:
                 problem = "JSON that is not a TTLV object: %s" % _excerpt(self._redact(self._text(response, content)))
-        raise KmsError(self._redact("the KMS answered HTTP %d with %s" % (response.status_code, problem)),
-                       status=response.status_code, reason="Invalid_Response", operation=operation,
-                       object_id=object_id, attempts=attempts)
+        raise self._error("the KMS answered HTTP %d with %s" % (response.status_code, problem),
+                          status=response.status_code, reason="Invalid_Response", operation=operation,
+                          object_id=object_id, attempts=attempts)
 
     @staticmethod
     def _text(response, content):
@@ -237,7 +264,7 @@ class KmsTransport:
         except LookupError:
             return content.decode("utf-8", "replace")
 
-    def _http_error(self, response, content, operation, object_id, attempts):
+    def _http_error(self, response, content, operation, object_id, attempts, exhausted=False):
         """A KmsError carrying the status and the KMIP reason read from the error body; when
         the body names none, Internal_Server_Error for a 5xx and HTTP_Error otherwise."""
         reason, message = parse_reason(response.status_code, self._redact(self._text(response, content)))
@@ -246,11 +273,13 @@ class KmsTransport:
                 "Location", "(no Location)"))
         if reason is None:
             reason = "Internal_Server_Error" if response.status_code >= 500 else "HTTP_Error"
-        return KmsError(self._redact(message), status=response.status_code, reason=reason,
-                        operation=operation, object_id=object_id, attempts=attempts)
+        return self._error(message, exhausted, status=response.status_code, reason=reason,
+                           operation=operation, object_id=object_id, attempts=attempts)
 
-    def _network_error(self, url, exc, operation, object_id, attempts, what, reason="Connection_Failed"):
+    def _network_error(self, url, exc, operation, object_id, attempts, what, reason="Connection_Failed",
+                       exhausted=False):
         """A KmsError naming the URL and the error class; it has no HTTP status."""
+        self._attempts[-1][1] = type(exc).__name__
         root = _root_cause(exc)
         # Redacted before the excerpt folds white space or cuts a secret in two.
         detail = _excerpt(self._redact(str(root)), 200)
@@ -258,13 +287,33 @@ class KmsTransport:
             detail = "%s: %s" % (type(root).__name__, detail)
         message = "%s %s after %d attempt%s: %s (%s)" % (
             what, safe_url(url), attempts, "" if attempts == 1 else "s", type(exc).__name__, detail)
-        return KmsError(self._redact(message), reason=reason, operation=operation, object_id=object_id,
-                        attempts=attempts)
+        return self._error(message, exhausted, reason=reason, operation=operation, object_id=object_id,
+                           attempts=attempts)
+
+    def _error(self, message, exhausted=False, **fields):
+        """A KmsError of the current request: redacted, with ``kms_url`` naming the node of its
+        last attempt and, when there are several nodes, the message listing every attempt (and,
+        once the attempts are ``exhausted``, the nodes they never reached)."""
+        if len(self.urls) > 1:
+            message += "; tried " + ", ".join("%s (%s)" % (safe_url(node), failure) if failure else safe_url(node)
+                                              for node, failure in self._attempts)
+            untried = [safe_url(node) for node in self.urls if not self._tried(node)]
+            if exhausted and untried:
+                message += "; not tried, all %d attempts (retries) spent: %s" % (self.retries, ", ".join(untried))
+        return KmsError(self._redact(message), kms_url=safe_url(self.last_url), **fields)
 
     def _redact(self, text):
         """Mask every rendering (raw, escaped, URL-encoded) of the API key and of the URL's
         password, should a server or library ever echo one back."""
         return redact(text, self._secrets)
+
+
+def _password(url):
+    """The password of ``url``'s ``user:password@`` part, or None."""
+    try:
+        return urlsplit(url).password
+    except ValueError:
+        return None
 
 
 def _nesting_exceeds(document, limit):

@@ -11,6 +11,7 @@ __metaclass__ = type
 import pytest
 import yaml
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 
 from ansible_collections.pkimanager.kms.plugins.doc_fragments import audit as audit_fragment
 from ansible_collections.pkimanager.kms.plugins.doc_fragments import connection as connection_fragment
@@ -18,7 +19,12 @@ from ansible_collections.pkimanager.kms.plugins.module_utils import errors, tran
 from ansible_collections.pkimanager.kms.plugins.module_utils.audit import AuditError, AuditMirrorError
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError, PkiManagerError
 from ansible_collections.pkimanager.kms.plugins.module_utils.kms_module import KmsModule
-from ansible_collections.pkimanager.kms.plugins.module_utils.options import AuditOptions, ConnectionOptions
+from ansible_collections.pkimanager.kms.plugins.module_utils.options import (
+    AuditOptions,
+    ConnectionOptions,
+    kms_urls,
+    url_problems,
+)
 from ansible_collections.pkimanager.kms.plugins.module_utils.transport import KmsTransport
 from ansible_collections.pkimanager.kms.plugins.module_utils.ttlv import TTLVError
 
@@ -32,6 +38,7 @@ def test_connection_spec_falls_back_to_the_environment_variables_of_the_group():
     assert spec["kms_url"]["fallback"][1] == ["KMS_URL", "COSMIAN_KMS_SERVER_URL"]
     assert spec["api_key"]["fallback"][1] == ["KMS_API_KEY", "COSMIAN_KMS_API_KEY"]
     assert spec["api_key"]["no_log"] is True and spec["kms_url"]["required"] is True
+    assert (spec["kms_url"]["type"], spec["kms_url"]["elements"]) == ("list", "str")
     assert ConnectionOptions.argument_spec() is not spec
 
 
@@ -132,3 +139,53 @@ def test_exit_with_catches_the_base_once(monkeypatch, error, msg, kms_error):
     module.exit_with(_raising(error))
     assert seen["msg"] == msg and "exited" not in seen
     assert (seen["kms_error"]["reason"] if "kms_error" in seen else None) == kms_error
+
+
+# --- several KMS nodes in kms_url -------------------------------------------------------------
+
+NODE_A, NODE_B = "http://127.0.0.1:9998", "http://127.0.0.1:9999"
+
+
+@pytest.mark.parametrize("value", [
+    [NODE_A, NODE_B],
+    "%s,%s" % (NODE_A, NODE_B),
+    " %s ,\t%s " % (NODE_A, NODE_B),
+    [" %s" % NODE_A, "%s " % NODE_B],
+])
+def test_kms_url_names_nodes_as_a_list_or_a_comma_string_blanks_dropped(value):
+    assert kms_urls(value) == [NODE_A, NODE_B]
+    assert url_problems(value) == [] and ConnectionOptions.setting_problems(dict(kms_url=value)) == []
+
+
+def test_one_url_is_one_node_as_before():
+    assert kms_urls(URL) == kms_urls([URL]) == [URL]
+    assert url_problems("ftp://x") == ["kms_url must start with http:// or https://, got 'ftp://x'"]
+    assert url_problems(None) == url_problems("") == ["kms_url must start with http:// or https://, got ''"]
+
+
+@pytest.mark.parametrize("value, problems", [
+    ("%s,,%s" % (NODE_A, NODE_B), ["kms_url item 2 of 3 is empty: remove the extra comma"]),
+    ("%s," % NODE_A, ["kms_url item 2 of 2 is empty: remove the extra comma"]),
+    ([NODE_A, " "], ["kms_url item 2 of 2 is empty: remove the extra comma"]),
+    ("%s,ftp://admin:hunter2@kms" % NODE_A,
+     ["kms_url item 2 of 2 must start with http:// or https://, got 'ftp://kms'"]),
+    ([NODE_A, "https://admin:hunter2@kms:99 98"],
+     ["kms_url item 2 of 2 'https://kms:99 98' contains white space or a control character"]),
+    (["kms-a:9998", NODE_B, "kms-c"], ["kms_url item 1 of 3 must start with http:// or https://, got 'kms-a:9998'",
+                                       "kms_url item 3 of 3 must start with http:// or https://, got 'kms-c'"]),
+])
+def test_each_node_is_checked_and_named_by_its_place_without_its_password(value, problems):
+    assert url_problems(value) == problems
+    assert ConnectionOptions.setting_problems(dict(kms_url=value)) == problems
+    with pytest.raises(KmsError) as caught:
+        KmsTransport(value)
+    assert caught.value.message == "; ".join(problems) and "hunter2" not in str(caught.value)
+
+
+def test_the_kms_url_env_variable_takes_nodes_separated_by_commas(monkeypatch):
+    """Ansible splits a string given to a list option on commas (blanks kept, which kms_urls drops)."""
+    monkeypatch.setenv("KMS_URL", "%s, %s" % (NODE_A, NODE_B))
+    result = ArgumentSpecValidator(ConnectionOptions.argument_spec()).validate({})
+    assert result.error_messages == [] and kms_urls(result.validated_parameters["kms_url"]) == [NODE_A, NODE_B]
+    given = ArgumentSpecValidator(ConnectionOptions.argument_spec()).validate({"kms_url": URL})
+    assert given.validated_parameters["kms_url"] == [URL]

@@ -25,8 +25,12 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from fake_servers import closed_port_url
 
+from ansible_collections.pkimanager.kms.plugins.module_utils import operations as ops
 from ansible_collections.pkimanager.kms.plugins.module_utils import transport
+from ansible_collections.pkimanager.kms.plugins.module_utils.audit import AuditTrail
+from ansible_collections.pkimanager.kms.plugins.module_utils.audited_client import AuditRecorder
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import MESSAGE_LIMIT, KmsError, parse_reason
 from ansible_collections.pkimanager.kms.plugins.module_utils.transport import COLLECTION_VERSION, KmsTransport
 
@@ -617,3 +621,140 @@ def test_transport_failures_all_carry_a_reason(server, transport_to):
         transport_to(server.url()).post_kmip({}, "Query")
     assert refused.value.reason == "Connection_Failed"
     assert redirected.value.reason == "HTTP_Error" and "hunter2" not in str(redirected.value)
+
+
+# --- several KMS nodes: failover, budget, stickiness ----------------------------------------
+
+@pytest.fixture
+def servers():
+    """Start scripted servers on demand; each is a node of a multi-node kms_url."""
+    started = []
+
+    def start():
+        started.append(ScriptedServer())
+        return started[-1]
+    yield start
+    for scripted in started:
+        scripted.stop()
+
+
+def test_nodes_come_from_a_list_or_a_comma_string():
+    nodes = ["http://127.0.0.1:1", "http://127.0.0.1:2"]
+    assert KmsTransport(" http://127.0.0.1:1/, http://127.0.0.1:2").urls == nodes
+    assert KmsTransport(["http://127.0.0.1:1", "http://127.0.0.1:2/"]).urls == nodes
+    assert KmsTransport("http://127.0.0.1:1").urls == ["http://127.0.0.1:1"]
+
+
+def test_a_dead_node_moves_the_request_to_the_next_without_a_pause(server, transport_to, sleeps):
+    dead = closed_port_url()
+    transport = transport_to([dead, server.url()])
+
+    assert transport.post_kmip({}, "Query") == KMIP_OK
+    assert (len(server.seen), sleeps, transport.last_url) == (1, [], server.url())
+
+
+def test_later_requests_start_at_the_node_that_last_answered(servers, transport_to, sleeps):
+    first, second = servers(), servers()
+    first.script = [answer(503, "Service unavailable"), answer_json(KMIP_OK)]
+    transport = transport_to([first.url(), second.url()])
+
+    for dummy in range(3):
+        assert transport.post_kmip({}, "Query") == KMIP_OK
+    assert (len(first.seen), len(second.seen), sleeps) == (1, 3, [])
+    assert transport.last_url == second.url()
+
+
+def test_retries_count_across_nodes_round_robin_and_only_a_return_waits(servers, transport_to, sleeps):
+    first, second = servers(), servers()
+    first.script = second.script = [answer(503, "Service unavailable")]
+
+    with pytest.raises(KmsError) as caught:
+        transport_to([first.url(), second.url()], retries=4).post_kmip({}, "Create")
+    error = caught.value
+    assert (len(first.seen), len(second.seen), sleeps) == (2, 2, [1.0, 2.0])
+    assert (error.status, error.reason, error.attempts, error.kms_url) == (503, "Internal_Server_Error", 4,
+                                                                           second.url())
+    assert error.message == "Service unavailable; tried %s (HTTP 503), %s (HTTP 503), %s (HTTP 503), %s (HTTP 503)" % (
+        first.url(), second.url(), first.url(), second.url())
+    assert error.to_dict()["kms_url"] == second.url()
+
+
+def test_a_4xx_neither_moves_nor_retries(servers, transport_to, sleeps):
+    first, second = servers(), servers()
+    first.script = [answer(422, "Item_Not_Found: k1")]
+
+    with pytest.raises(KmsError) as caught:
+        transport_to([first.url(), second.url()]).post_kmip({}, "Get", object_id="k1")
+    error = caught.value
+    assert (len(first.seen), second.seen, sleeps) == (1, [], [])
+    assert (error.reason, error.attempts, error.kms_url) == ("Item_Not_Found", 1, first.url())
+    assert error.message == "k1; tried %s (HTTP 422)" % first.url()
+
+
+def test_the_budget_stops_before_every_node_is_tried_and_says_so(transport_to, sleeps):
+    dead = [closed_port_url() for dummy in range(3)]
+
+    with pytest.raises(KmsError) as caught:
+        transport_to(dead, retries=2).post_kmip({}, "Query")
+    error = caught.value
+    assert (error.attempts, error.reason, error.kms_url, sleeps) == (2, "Connection_Failed", dead[1], [])
+    assert error.message.startswith("cannot reach the KMS at %s/kmip/2_1 after 2 attempts: ConnectionError" % dead[1])
+    assert error.message.endswith("; tried %s (ConnectionError), %s (ConnectionError); not tried, all 2 attempts "
+                                  "(retries) spent: %s" % tuple(dead))
+
+
+def test_with_one_node_messages_stay_as_they_were(transport_to):
+    dead = closed_port_url()
+
+    with pytest.raises(KmsError) as caught:
+        transport_to(dead, retries=1).post_kmip({}, "Query")
+    assert "tried" not in caught.value.message and caught.value.kms_url == dead
+
+
+def test_a_tls_failure_on_a_node_is_not_moved_and_names_it(tls_server, server, transport_to, sleeps):
+    untrusted = tls_server()
+
+    with pytest.raises(KmsError) as caught:
+        transport_to([untrusted.url("https"), server.url()]).post_kmip({}, "Query")
+    error = caught.value
+    assert (error.attempts, error.kms_url, server.seen, sleeps) == (1, untrusted.url("https"), [], [])
+    assert error.message.startswith("TLS failure with %s/kmip/2_1 after 1 attempt: SSLError" % untrusted.url("https"))
+
+
+def test_get_json_and_get_bytes_fail_over_too(server, transport_to):
+    server.script = [answer_json("5.28.0")]
+    transport = transport_to([closed_port_url(), server.url()])
+
+    assert transport.get_json("/version", "version") == "5.28.0"
+    assert transport.get_bytes("certificates/ca/crl", "kms.crl_sign") == b'"5.28.0"'
+    assert [request["path"] for request in server.seen] == ["/version", "/certificates/ca/crl"]
+
+
+def test_node_passwords_stay_out_of_messages_and_kms_url(transport_to):
+    dead = [closed_port_url().replace("http://", "http://admin:hunter%d@" % index) for index in (1, 2)]
+
+    with pytest.raises(KmsError) as caught:
+        transport_to(dead, retries=2).post_kmip({}, "Query")
+    shown = " ".join([str(caught.value), repr(caught.value), json.dumps(caught.value.to_dict()),
+                      repr(transport_to(dead))])
+    assert "hunter" not in shown and "admin" not in shown, shown
+    assert caught.value.kms_url == dead[1].replace("admin:hunter2@", "")
+
+
+def test_audit_records_name_the_node_that_served_the_call(server, transport_to, tmp_path):
+    """A failure names the node of its last attempt, a success the node that answered, and an
+    error the client makes of an answer (no kms_url of its own) the node that gave it."""
+    dead = closed_port_url()
+    server.script = [answer(503, "Service unavailable"), answer_json(KMIP_OK)]
+    transport = transport_to([server.url(), dead], retries=2)
+    recorder = AuditRecorder(AuditTrail(str(tmp_path / "a.db")), "http://127.0.0.1:1", transport=transport)
+
+    with pytest.raises(KmsError) as caught:
+        transport.post_kmip({}, "GetAttributes", object_id="k1")
+    recorder(ops.get_attributes("k1"), None, caught.value)
+    transport.post_kmip({}, "GetAttributes", object_id="k1")
+    recorder(ops.get_attributes("k1"), {"unique_identifier": "k1"}, None)
+    recorder(ops.get_attributes("k1"), None, KmsError("unexpected answer", reason="Invalid_Response"))
+    records = recorder.trail.query(newest_first=False)
+    assert [(r["status"], r["kms_url"]) for r in records] == [
+        ("failure", dead), ("success", server.url()), ("failure", server.url())]
