@@ -205,6 +205,7 @@ class Latency:
         self.url, self.object_id, self.count = url, object_id, count
         self.server = server
         self.session = requests.Session()
+        self.session.trust_env = False  # the floor: no per-request reading of the environment
         self.session.headers.update({"Content-Type": "application/json", "Accept": "application/json"})
         self.body = json.dumps(ttlv.encode(ops.get_attributes(object_id).payload), separators=(",", ":")).encode("utf-8")
         self.client = KmsClient(KmsTransport(url, timeout=60, retries=1))

@@ -758,3 +758,29 @@ def test_audit_records_name_the_node_that_served_the_call(server, transport_to, 
     records = recorder.trail.query(newest_first=False)
     assert [(r["status"], r["kms_url"]) for r in records] == [
         ("failure", dead), ("success", server.url()), ("failure", server.url())]
+
+
+def test_proxy_variables_are_read_once_and_still_honoured(server, transport_to, monkeypatch):
+    """The session ignores the environment (reading it on every request cost a tenth of a
+    small request); the transport reads proxies and NO_PROXY once, per node."""
+    monkeypatch.setenv("HTTP_PROXY", server.url())
+    kms = "http://kms.invalid:9998"
+    transport = transport_to(kms)
+    monkeypatch.delenv("HTTP_PROXY")  # read at construction, not per request
+
+    assert transport.post_kmip({"tag": "Get"}, "Get") == KMIP_OK
+    assert server.seen[-1]["path"] == kms + "/kmip/2_1"  # the absolute URL a proxy receives
+
+    monkeypatch.setenv("HTTP_PROXY", server.url())
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    direct = transport_to(server.url())
+    assert direct.post_kmip({"tag": "Get"}, "Get") == KMIP_OK
+    assert server.seen[-1]["path"] == "/kmip/2_1"
+
+
+def test_the_ca_bundle_variable_applies_when_no_ca_cert_is_given(monkeypatch, tmp_path):
+    bundle = str(tmp_path / "bundle.pem")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", bundle)
+    assert KmsTransport("https://127.0.0.1:1")._verify == bundle
+    assert KmsTransport("https://127.0.0.1:1", ca_cert=requests.certs.where())._verify == requests.certs.where()
+    assert KmsTransport("https://127.0.0.1:1", validate_certs=False)._verify is False
