@@ -12,12 +12,13 @@ export PYTHONPATH := $(COLLECTIONS)
 export PATH := $(BIN):$(PATH)
 PYTEST_ARGS ?=
 
-.PHONY: help venv collection server unit integration sanity lint docs changelog build compat test demo clean
+.PHONY: help venv collection server postgres unit integration sanity lint docs changelog build compat test demo clean
 
 help:
 	@echo "make demo   - build/start a local Cosmian KMS and run playbooks/provision.yml"
 	@echo "make test   - run every test and check (unit, integration against a real KMS, sanity, lint)"
 	@echo "make bench  - benchmark suite on a private KMS; Markdown report in out/bench-report.md (not part of test)"
+	@echo "make bench-backends - key pairs on SQLite, PostgreSQL, two nodes; report in out/bench-backends.md"
 
 venv: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -35,10 +36,17 @@ collection:
 server:
 	kms/build-server >/dev/null
 
+# Debian's PostgreSQL, for the tests of several KMS nodes on one database (tests/helpers/postgres.py
+# makes a throw-away cluster of it); installed only when missing.
+postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$sudo apt-get update && $$sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql; fi
+
 unit: venv collection
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
 
-integration: venv collection server
+integration: venv collection server postgres
 	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
 
 # ansible-test sanity on a copy of the tree (see hacking/ansible-test-sanity).
@@ -74,7 +82,7 @@ build: venv
 compat: venv collection
 	hacking/compat-test
 
-test: venv collection server
+test: venv collection server postgres
 	$(BIN)/python -m pytest tests/unit tests/integration $(PYTEST_ARGS)
 	$(MAKE) sanity lint docs changelog build compat molecule
 
@@ -115,5 +123,11 @@ BENCH_ARGS ?=
 bench: venv collection server
 	$(BIN)/python benchmarks/suite.py --report out/bench-report.md $(BENCH_ARGS)
 
-bench-smoke: venv collection server
+bench-smoke: venv collection server postgres
 	$(BIN)/python benchmarks/suite.py --smoke --report .tmp/bench-smoke-report.md
+	$(BIN)/python benchmarks/backends.py --pairs 4 --reads 8 --clients 2 --rounds 1 --report .tmp/bench-backends-smoke.md
+
+# Key pairs through one node on SQLite, one on PostgreSQL and two on one PostgreSQL (issue 19).
+.PHONY: bench-backends
+bench-backends: venv collection server postgres
+	$(BIN)/python benchmarks/backends.py --report out/bench-backends.md $(BENCH_ARGS)

@@ -15,7 +15,7 @@ __metaclass__ = type
 import contextlib
 
 from ansible_collections.pkimanager.kms.plugins.module_utils import ttlv
-from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError
+from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError, batch_item_reason
 from ansible_collections.pkimanager.kms.plugins.module_utils.operations import get_attributes
 
 PROTOCOL_VERSION = (2, 1)
@@ -119,9 +119,9 @@ class KmsClient:
                     raise KmsError("the server's answer has no item for this operation",
                                    reason="Invalid_Response", operation=op.name, object_id=op.object_id)
                 if item.get("ResultStatus") != "Success":
-                    raise KmsError(item.get("ResultMessage") or "operation failed", status=200,
-                                   reason=_reason_name(item.get("ResultReason")), operation=op.name,
-                                   object_id=op.object_id)
+                    message = item.get("ResultMessage") or "operation failed"
+                    raise KmsError(message, status=200, operation=op.name, object_id=op.object_id,
+                                   reason=batch_item_reason(_reason_name(item.get("ResultReason")), message))
                 value = self._parse(op, item.require("ResponsePayload"))
             except Exception as exc:  # a KmsError, or an answer of an unexpected shape
                 error = exc if isinstance(exc, KmsError) else _invalid(op, exc)

@@ -214,6 +214,18 @@ PREFIX_REASONS = (
     ("Invalid URL: ", None, "Operation_Not_Supported"),
 )
 
+
+def batch_item_reason(reason, message):
+    """The reason of a failed item of a batch: the server's own, except for a duplicate
+    object, which a batch item reports as Operation_Not_Supported ("Database Error: ...
+    already exist") where a single request gets Object_Already_Exists: one fact, one reason."""
+    text = message or ""
+    if any(text.startswith(prefix) and needle and needle in text.lower()
+           for prefix, needle, mapped in PREFIX_REASONS if mapped == "Object_Already_Exists"):
+        return "Object_Already_Exists"
+    return reason
+
+
 _REASON_FORM = re.compile(r"^([A-Za-z0-9_]+): ?(.*)$", re.DOTALL)
 
 

@@ -100,3 +100,15 @@ def safe_url(url):
     if at < 0:
         return url
     return url[:start] + url[at + 1:]
+
+
+# The credentials of URLs and of libpq key=value strings inside free text (a database error
+# quoted by a server): "postgres://kms:secret@db/kms", "password=secret".
+_URL_CREDENTIALS = re.compile(r"([a-zA-Z][a-zA-Z0-9+.-]*://)[^/\s]*@")
+_PASSWORD_SETTING = re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.IGNORECASE)
+
+
+def strip_credentials(text):
+    """``text`` with the ``user:password@`` part of every URL in it removed and every
+    ``password=...`` setting masked, for messages that quote a third party's error."""
+    return _PASSWORD_SETTING.sub(r"\1***", _URL_CREDENTIALS.sub(r"\1", text))

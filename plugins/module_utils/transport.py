@@ -26,10 +26,11 @@ except ImportError:
 
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError, excerpt as _excerpt, parse_reason
 from ansible_collections.pkimanager.kms.plugins.module_utils.options import ConnectionOptions, kms_urls
-from ansible_collections.pkimanager.kms.plugins.module_utils.redaction import redact, safe_url
+from ansible_collections.pkimanager.kms.plugins.module_utils.redaction import redact, safe_url, strip_credentials
 
 COLLECTION_VERSION = "0.2.0"
 KMIP_PATH = "/kmip/2_1"
+HEALTH_PATH = "/health"
 # The largest answer read, decoded (a KMIP answer is a few KiB; an export of a big
 # certificate chain some hundred): a larger one is refused, never held in memory whole.
 MAX_RESPONSE_BYTES = 16 * 1024 * 1024
@@ -201,10 +202,30 @@ class KmsTransport:
                     return response, content, attempt
                 last_failure = (response, content)
         if isinstance(last_failure, tuple):
-            raise self._http_error(last_failure[0], last_failure[1], operation, object_id, self.retries,
-                                   exhausted=True)
+            error = self._http_error(last_failure[0], last_failure[1], operation, object_id, self.retries,
+                                     exhausted=True)
+            if path != HEALTH_PATH:
+                error.message += self._database_note()
+            raise error
         raise self._network_error(url, last_failure, operation, object_id, self.retries,
                                   "cannot reach the KMS at", exhausted=True)
+
+    def _database_note(self):
+        """Why the last node answered 5xx, when its ``GET /health`` says that its database is
+        down: Cosmian masks a database outage as "Internal server error". One attempt, at most
+        5 s; '' when the node is healthy or does not say."""
+        url = self.last_url + HEALTH_PATH
+        try:
+            response = self._session.get(url, timeout=min(self.timeout, 5), verify=self._verify, cert=self._cert,
+                                         proxies=self._proxies[self.last_url], allow_redirects=False, stream=True)
+            database = json.loads(self._read(response, url, "health", None, 1))["dependencies"]["database"]
+            if database["status"] == "UP":
+                return ""
+            return "; %s says its database (%s) is %s: %s" % (
+                safe_url(url), database.get("name"), database["status"],
+                _excerpt(strip_credentials(self._redact(str(database.get("message") or "no message"))), 200))
+        except (requests.exceptions.RequestException, KmsError, ValueError, KeyError, TypeError):
+            return ""
 
     def _tried(self, node):
         """Whether the current request already went to ``node``: every attempt before the one

@@ -37,21 +37,26 @@ def free_port():
         return sock.getsockname()[1]
 
 
-def write_config(folder, port, http_extra="", tls=None, extra_sections="", top_level=""):
-    """A minimal kms.toml: sqlite in ``folder``, HTTP on 127.0.0.1 only; ``http_extra``
-    adds lines to its [http] section (e.g. ``api_token_id = "..."``), ``tls`` (a dict of
-    [tls] keys such as tls_cert_file) turns on HTTPS, ``extra_sections`` is TOML appended
-    as is (e.g. an ``[idp_auth]`` section), ``top_level`` is TOML written before the first
-    table (root keys such as ``kms_public_url = "..."``)."""
+def database_section(folder, database_url=None):
+    """The [db] table: the PostgreSQL database at ``database_url`` (postgres://user:pass@host:port/db,
+    shared by every node given the same URL), else SQLite in ``folder``/data."""
+    if database_url:
+        return '[db]\ndatabase_type = "postgresql"\ndatabase_url = "%s"\nclear_database = false\n' % database_url
+    return ('[db]\ndatabase_type = "sqlite"\nsqlite_path = "%s"\nclear_database = false\n'
+            % os.path.join(folder, "data"))
+
+
+def write_config(folder, port, http_extra="", tls=None, extra_sections="", top_level="", database_url=None):
+    """A minimal kms.toml: sqlite in ``folder`` (or the PostgreSQL ``database_url``), HTTP on
+    127.0.0.1 only; ``http_extra`` adds lines to its [http] section (e.g. ``api_token_id =
+    "..."``), ``tls`` (a dict of [tls] keys such as tls_cert_file) turns on HTTPS,
+    ``extra_sections`` is TOML appended as is (e.g. an ``[idp_auth]`` section), ``top_level``
+    is TOML written before the first table (root keys such as ``kms_public_url = "..."``)."""
     tls_section = "[tls]\n" + "".join('%s = "%s"\n' % item for item in sorted(tls.items())) if tls else ""
     path = os.path.join(folder, "kms.toml")
     with open(path, "w") as handle:
         handle.write(
-            'default_username = "admin"\n%s'
-            "[db]\n"
-            'database_type = "sqlite"\n'
-            'sqlite_path = "%s"\n'
-            "clear_database = false\n"
+            'default_username = "admin"\n%s%s'
             "[http]\n"
             "port = %d\n"
             'hostname = "127.0.0.1"\n%s%s'
@@ -60,25 +65,31 @@ def write_config(folder, port, http_extra="", tls=None, extra_sections="", top_l
             'tmp_path = "%s"\n'
             "[logging]\n"
             'rust_log = "info,cosmian_kms=info"\n%s'
-            % (top_level, os.path.join(folder, "data"), port, http_extra, tls_section, os.path.join(folder, "workspace"),
-               os.path.join(folder, "tmp"), extra_sections))
+            % (top_level, database_section(folder, database_url), port, http_extra, tls_section,
+               os.path.join(folder, "workspace"), os.path.join(folder, "tmp"), extra_sections))
     for sub in ("data", "workspace", "tmp"):
         os.makedirs(os.path.join(folder, sub), exist_ok=True)
     return path
 
 
 class KmsServer:
-    """One server process on a data folder; ``restart()`` keeps the folder."""
+    """One server process on a data folder; ``restart()`` keeps the folder (and the database).
+
+    With a ``database_url`` the node keeps nothing of its own: several nodes on one PostgreSQL
+    database are one KMS, and a node is ready when ``GET /health`` says the database is up
+    (200). On SQLite, ready is ``GET /version`` answering.
+    """
 
     def __init__(self, folder, binary=None, port=None, startup_timeout=60, http_extra="", tls=None,
-                 ssl_context=None, extra_sections="", env=None, top_level=""):
+                 ssl_context=None, extra_sections="", env=None, top_level="", database_url=None):
         self.folder = folder
         self.binary = binary or os.path.join(bin_dir(), "cosmian_kms")
         self.port = port or free_port()
         self.startup_timeout = startup_timeout
         self.url = "%s://127.0.0.1:%d" % ("https" if tls else "http", self.port)
         self.ssl_context = ssl_context
-        self.config = write_config(folder, self.port, http_extra, tls, extra_sections, top_level)
+        self.database_url = database_url
+        self.config = write_config(folder, self.port, http_extra, tls, extra_sections, top_level, database_url)
         self.log_path = os.path.join(folder, "server.log")
         self.env = dict(env or {})
         self.process = None
@@ -93,27 +104,52 @@ class KmsServer:
         while time.time() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError("cosmian_kms exited with %s:\n%s" % (self.process.returncode, self.log_tail()))
-            try:
-                self.version()
+            if self.ready():
                 return self
-            except (OSError, urllib.error.URLError, ValueError):
-                time.sleep(0.2)
+            time.sleep(0.2)
         self.stop()
-        raise RuntimeError("cosmian_kms did not answer GET /version within %ss:\n%s"
-                           % (self.startup_timeout, self.log_tail()))
+        raise RuntimeError("cosmian_kms did not answer GET %s within %ss:\n%s"
+                           % ("/health with 200" if self.database_url else "/version", self.startup_timeout,
+                              self.log_tail()))
+
+    def ready(self):
+        """Whether the node serves requests: its database is up (PostgreSQL), or it answers (SQLite)."""
+        try:
+            if self.database_url:
+                return self.health()[0] == 200
+            self.version()
+            return True
+        except (OSError, urllib.error.URLError, ValueError):
+            return False
 
     def version(self):
         with urllib.request.urlopen(self.url + "/version", timeout=2, context=self.ssl_context) as answer:
             return json.loads(answer.read().decode("utf-8"))
 
+    def health(self):
+        """``GET /health`` as (HTTP status, decoded JSON): 200 with status UP, or 503 with status
+        DOWN and the database's error under dependencies.database.message."""
+        try:
+            with urllib.request.urlopen(self.url + "/health", timeout=5, context=self.ssl_context) as answer:
+                return answer.status, json.loads(answer.read().decode("utf-8"))
+        except urllib.error.HTTPError as error:
+            return error.code, json.loads(error.read().decode("utf-8"))
+
     def stop(self):
+        """A clean shutdown (SIGTERM), SIGKILL after 20 s."""
         if self.process and self.process.poll() is None:
             self.process.terminate()
             try:
                 self.process.wait(timeout=20)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                self.kill()
+        self.process = None
+
+    def kill(self):
+        """SIGKILL: the node dies at once, in the middle of whatever it serves (a crash)."""
+        if self.process and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
         self.process = None
 
     def restart(self):

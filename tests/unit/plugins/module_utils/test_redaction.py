@@ -13,7 +13,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from ansible_collections.pkimanager.kms.plugins.module_utils.redaction import MASK, redact, safe_url
+from ansible_collections.pkimanager.kms.plugins.module_utils.redaction import MASK, redact, safe_url, strip_credentials
 
 # A token as `echo token | ansible-vault encrypt_string` leaves it, with characters that
 # each encoding renders differently.
@@ -97,3 +97,14 @@ def test_safe_url_drops_the_credentials(url, expected):
 
 def test_safe_url_returns_what_is_not_text_as_is():
     assert safe_url(None) is None
+
+
+@pytest.mark.parametrize("quoted, shown", [
+    ("error connecting to postgres://kms:s3cret@127.0.0.1:5432/kms", "error connecting to postgres://127.0.0.1:5432/kms"),
+    ("postgres://kms:p@ss@db:5432/kms?sslmode=require", "postgres://db:5432/kms?sslmode=require"),
+    ("host=db user=kms password=s3cret dbname=kms", "host=db user=kms password=*** dbname=kms"),
+    ("password = 'two words' port=5432", "password = *** port=5432"),
+    ("http://kms/objects/a@b", "http://kms/objects/a@b"),
+])
+def test_strip_credentials_of_quoted_urls_and_settings(quoted, shown):
+    assert strip_credentials(quoted) == shown

@@ -31,7 +31,8 @@ from ansible_collections.pkimanager.kms.plugins.module_utils import operations a
 from ansible_collections.pkimanager.kms.plugins.module_utils import transport
 from ansible_collections.pkimanager.kms.plugins.module_utils.audit import AuditTrail
 from ansible_collections.pkimanager.kms.plugins.module_utils.audited_client import AuditRecorder
-from ansible_collections.pkimanager.kms.plugins.module_utils.errors import MESSAGE_LIMIT, KmsError, parse_reason
+from ansible_collections.pkimanager.kms.plugins.module_utils.errors import (
+    MESSAGE_LIMIT, KmsError, batch_item_reason, parse_reason)
 from ansible_collections.pkimanager.kms.plugins.module_utils.transport import COLLECTION_VERSION, KmsTransport
 
 API_KEY = "kms-test-token-5f1c9a"
@@ -127,6 +128,11 @@ def local_only_environment(monkeypatch):
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", requests.certs.where())
 
 
+def kmip_requests(server):
+    """What reached /kmip/2_1 (a 5xx to the end also asks /health)."""
+    return [seen for seen in server.seen if seen["path"] == "/kmip/2_1"]
+
+
 @pytest.fixture
 def server():
     scripted = ScriptedServer()
@@ -168,7 +174,7 @@ def test_three_500s_give_up_after_three_attempts_and_two_growing_pauses(server, 
 
     with pytest.raises(KmsError) as caught:
         transport_to(server.url()).post_kmip({"tag": "Create"}, "Create")
-    assert len(server.seen) == 3
+    assert len(kmip_requests(server)) == 3
     assert sleeps == [1.0, 2.0]
     error = caught.value
     assert (error.status, error.reason, error.attempts) == (500, "Internal_Server_Error", 3)
@@ -189,7 +195,7 @@ def test_retries_one_means_a_single_attempt(server, transport_to, sleeps):
 
     with pytest.raises(KmsError) as caught:
         transport_to(server.url(), retries=1).post_kmip({}, "Query")
-    assert (len(server.seen), sleeps, caught.value.attempts) == (1, [], 1)
+    assert (len(kmip_requests(server)), sleeps, caught.value.attempts) == (1, [], 1)
 
 
 def test_a_422_is_not_retried_and_carries_the_kmip_reason(server, transport_to, sleeps):
@@ -369,6 +375,18 @@ def test_user_and_password_in_the_url_stay_out_of_messages(server, transport_to)
 ])
 def test_parse_reason_reads_each_server_format(status, body, expected):
     assert parse_reason(status, body) == expected
+
+
+@pytest.mark.parametrize("reason, message, expected", [
+    # Cosmian 5.28, a duplicate CreateKeyPair inside a batch (HTTP 200, item failed).
+    ("Operation_Not_Supported", "Database Error: Ext. store error: Database Error: one or more objects already exist",
+     "Object_Already_Exists"),
+    ("Operation_Not_Supported", "Not Supported: CreateKeyPair of this type", "Operation_Not_Supported"),
+    ("Item_Not_Found", "Item_Not_Found: k1", "Item_Not_Found"),
+    (None, None, None),
+])
+def test_a_batch_item_reports_a_duplicate_as_a_single_request_does(reason, message, expected):
+    assert batch_item_reason(reason, message) == expected
 
 
 def test_parse_reason_keeps_messages_short_and_on_one_line():
@@ -671,7 +689,7 @@ def test_retries_count_across_nodes_round_robin_and_only_a_return_waits(servers,
     with pytest.raises(KmsError) as caught:
         transport_to([first.url(), second.url()], retries=4).post_kmip({}, "Create")
     error = caught.value
-    assert (len(first.seen), len(second.seen), sleeps) == (2, 2, [1.0, 2.0])
+    assert (len(kmip_requests(first)), len(kmip_requests(second)), sleeps) == (2, 2, [1.0, 2.0])
     assert (error.status, error.reason, error.attempts, error.kms_url) == (503, "Internal_Server_Error", 4,
                                                                            second.url())
     assert error.message == "Service unavailable; tried %s (HTTP 503), %s (HTTP 503), %s (HTTP 503), %s (HTTP 503)" % (
@@ -784,3 +802,29 @@ def test_the_ca_bundle_variable_applies_when_no_ca_cert_is_given(monkeypatch, tm
     assert KmsTransport("https://127.0.0.1:1")._verify == bundle
     assert KmsTransport("https://127.0.0.1:1", ca_cert=requests.certs.where())._verify == requests.certs.where()
     assert KmsTransport("https://127.0.0.1:1", validate_certs=False)._verify is False
+
+
+HEALTH_DOWN = {"status": "DOWN", "latency_ms": 1, "dependencies": {"database": {
+    "name": "postgres", "status": "DOWN",
+    "message": "Database Error: error connecting to server postgres://kms:s3cret@127.0.0.1:5432/kms"}}}
+
+
+def test_a_5xx_to_the_end_asks_health_and_names_a_database_that_is_down(server, transport_to, sleeps):
+    """Cosmian answers "Internal server error" while its database is down; its /health says so."""
+    server.script = [answer(500, "Internal server error")] * 3 + [answer_json(HEALTH_DOWN, 503)]
+
+    with pytest.raises(KmsError) as caught:
+        transport_to(server.url()).post_kmip({"tag": "GetAttributes"}, "GetAttributes")
+    assert [seen["path"] for seen in server.seen] == ["/kmip/2_1"] * 3 + ["/health"]
+    message = caught.value.message
+    assert "/health says its database (postgres) is DOWN: Database Error: error connecting to server" in message
+    assert "s3cret" not in message and caught.value.reason == "Internal_Server_Error"
+
+
+def test_a_5xx_from_a_healthy_node_adds_nothing(server, transport_to, sleeps):
+    server.script = [answer(500, "Internal server error")] * 3 + [answer_json({
+        "status": "UP", "dependencies": {"database": {"name": "postgres", "status": "UP"}}})]
+
+    with pytest.raises(KmsError) as caught:
+        transport_to(server.url()).post_kmip({"tag": "Get"}, "Get")
+    assert caught.value.message == "Internal server error"
