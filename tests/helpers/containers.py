@@ -6,7 +6,9 @@ would route to private-range addresses, which this project never sends traffic t
 
 import json
 import os
+import re
 import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -142,3 +144,91 @@ class RoleDeployment:
         """Whatever happened to ansible-playbook, no container stays behind."""
         subprocess.run(["docker", "rm", "--force", self.container], stdout=subprocess.DEVNULL,
                        stderr=subprocess.DEVNULL, check=False)
+
+
+def container_exists(name):
+    """Whether a container of this exact name exists (running or not)."""
+    listed = subprocess.run(["docker", "ps", "--all", "--filter", "name=^/%s$" % name, "--format", "{{.Names}}"],
+                            stdout=subprocess.PIPE, universal_newlines=True, check=True).stdout.split()
+    return name in listed
+
+
+def recap(run):
+    """PLAY RECAP of an ansible-playbook output: {host: {"ok": n, "changed": n, ...}}."""
+    found = {}
+    for host, counts in re.findall(r"^(\S+)\s+:\s+(ok=.*)$", run.output, re.M):
+        found[host] = dict((key, int(value)) for key, value in re.findall(r"(\w+)=(\d+)", counts))
+    return found
+
+
+class RoleCluster:
+    """The role applied to every host of the inventory group ``group`` (one play, ``hosts:
+    <group>``), the way several machines become the nodes of one KMS.
+
+    Here every node is a container on this machine: the hosts of the group connect locally and
+    differ by port, container name and folders (host variables); the group's variables (the
+    database, the TLS files, ...) are the same for all of them. In production each node is a
+    machine of its own, with the same port and folders.
+    """
+
+    def __init__(self, folder, image, ports, group="kms_nodes", prefix="pkimanager-kms-node"):
+        self.folder = folder
+        self.group = group
+        repository, version = image.rsplit(":", 1)
+        self.group_vars = {
+            "kms_server_image": repository,
+            "kms_server_version": version,
+            "kms_server_network_mode": "host",
+            "kms_server_bind_address": "127.0.0.1",
+            "kms_server_health_timeout": 60,
+        }
+        self.nodes = {}
+        for number, port in enumerate(ports, 1):
+            node = os.path.join(folder, "node%d" % number)
+            self.nodes["kms-node-%d" % number] = {
+                "ansible_connection": "local",
+                "ansible_python_interpreter": sys.executable,
+                "kms_server_port": port,
+                "kms_server_container_name": unique_name("%s%d" % (prefix, number)),
+                "kms_server_data_dir": os.path.join(node, "data"),
+                "kms_server_config_dir": os.path.join(node, "config"),
+            }
+        self.collections_path = os.path.join(REPO, ".tmp", "collections") + ":" + docker_collections()
+
+    def url(self, node, scheme="http"):
+        return "%s://127.0.0.1:%d" % (scheme, self.nodes[node]["kms_server_port"])
+
+    @property
+    def containers(self):
+        return [variables["kms_server_container_name"] for variables in self.nodes.values()]
+
+    def inventory(self, **group_vars):
+        """An inventory file: the group with its hosts and variables (the ones above, then these)."""
+        path = os.path.join(self.folder, "inventory-%s.yml" % uuid.uuid4().hex[:8])
+        with open(path, "w") as handle:
+            yaml.safe_dump({"all": {"children": {self.group: {
+                "hosts": self.nodes, "vars": dict(self.group_vars, **group_vars)}}}}, handle, sort_keys=False)
+        return path
+
+    def run(self, playbook=None, args=(), **group_vars):
+        """ansible-playbook on the group: ``playbook`` (a shipped one), or one play applying the
+        role to ``hosts: <group>``; ``group_vars`` over the group's variables."""
+        if playbook is None:
+            playbook = os.path.join(self.folder, "play-%s.yml" % uuid.uuid4().hex[:8])
+            with open(playbook, "w") as handle:
+                yaml.safe_dump([{"name": "Apply the role to every node", "hosts": self.group, "gather_facts": False,
+                                 "roles": [{"role": "pkimanager.kms.kms_server"}]}], handle, sort_keys=False)
+        return run_playbook(playbook=playbook, args=["-i", self.inventory(**group_vars)] + list(args),
+                            extra_env={"ANSIBLE_COLLECTIONS_PATH": self.collections_path})
+
+    def apply(self, playbook=None, args=(), **group_vars):
+        """Like run(), and the play must succeed."""
+        run = self.run(playbook, args, **group_vars)
+        assert run.returncode == 0, run.output[-6000:]
+        return run
+
+    def remove(self):
+        """Whatever happened to ansible-playbook, no container stays behind."""
+        for name in self.containers:
+            subprocess.run(["docker", "rm", "--force", name], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                           check=False)
