@@ -132,9 +132,6 @@ class KmsClient:
             results.append(BatchResult(op, value=value))
         return results
 
-    def health(self):
-        return self.transport.get_json("/health", "health")
-
     # -- internals ---------------------------------------------------------------------
 
     def _done_by_earlier_attempt(self, operation, error):

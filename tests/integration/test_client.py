@@ -199,10 +199,6 @@ def test_certify_self_signed_then_leaf_then_csr(client):
     assert csr_cert.public_key().public_numbers() == csr_key.public_key().public_numbers()
 
 
-def test_health(client):
-    assert client.health()["status"] == "UP"
-
-
 def test_ckms_sees_what_the_client_made(client, kms_server):
     tag = unique("ckms")
     ids = client.call(ops.create_key_pair(2048, unique("seen"), [tag]))
