@@ -108,24 +108,28 @@ class ComposeDeployment:
         return self.compose("logs", "--no-color", "--tail", "40").stdout
 
 
+def shared_role_variables(image):
+    """What every node the tests deploy with the role has: the local image, host networking on
+    127.0.0.1."""
+    repository, version = image.rsplit(":", 1)
+    return {"kms_server_image": repository, "kms_server_version": version,
+            "kms_server_network_mode": "host", "kms_server_bind_address": "127.0.0.1"}
+
+
+def node_role_variables(port, container, folder):
+    """What differs between nodes on one machine: port, container name, folders."""
+    return {"kms_server_port": port, "kms_server_container_name": container,
+            "kms_server_data_dir": os.path.join(folder, "data"), "kms_server_config_dir": os.path.join(folder, "config")}
+
+
 class RoleDeployment:
     """The role pkimanager.kms.kms_server applied to localhost through ansible-playbook."""
 
     def __init__(self, folder, port, image):
         self.url = "http://127.0.0.1:%d" % port
         self.container = unique_name("pkimanager-kms-role")
-        repository, version = image.rsplit(":", 1)
-        self.variables = {
-            "kms_server_image": repository,
-            "kms_server_version": version,
-            "kms_server_network_mode": "host",
-            "kms_server_bind_address": "127.0.0.1",
-            "kms_server_port": port,
-            "kms_server_container_name": self.container,
-            "kms_server_data_dir": os.path.join(folder, "data"),
-            "kms_server_config_dir": os.path.join(folder, "config"),
-            "kms_server_health_timeout": 30,
-        }
+        self.variables = dict(shared_role_variables(image), kms_server_health_timeout=30,
+                              **node_role_variables(port, self.container, folder))
         self.collections_path = os.path.join(REPO, ".tmp", "collections") + ":" + docker_collections()
 
     def run(self, **variables):
@@ -174,25 +178,13 @@ class RoleCluster:
     def __init__(self, folder, image, ports, group="kms_nodes", prefix="pkimanager-kms-node"):
         self.folder = folder
         self.group = group
-        repository, version = image.rsplit(":", 1)
-        self.group_vars = {
-            "kms_server_image": repository,
-            "kms_server_version": version,
-            "kms_server_network_mode": "host",
-            "kms_server_bind_address": "127.0.0.1",
-            "kms_server_health_timeout": 60,
-        }
+        self.group_vars = dict(shared_role_variables(image), kms_server_health_timeout=60)
         self.nodes = {}
         for number, port in enumerate(ports, 1):
-            node = os.path.join(folder, "node%d" % number)
-            self.nodes["kms-node-%d" % number] = {
-                "ansible_connection": "local",
-                "ansible_python_interpreter": sys.executable,
-                "kms_server_port": port,
-                "kms_server_container_name": unique_name("%s%d" % (prefix, number)),
-                "kms_server_data_dir": os.path.join(node, "data"),
-                "kms_server_config_dir": os.path.join(node, "config"),
-            }
+            self.nodes["kms-node-%d" % number] = dict(
+                node_role_variables(port, unique_name("%s%d" % (prefix, number)),
+                                    os.path.join(folder, "node%d" % number)),
+                ansible_connection="local", ansible_python_interpreter=sys.executable)
         self.collections_path = os.path.join(REPO, ".tmp", "collections") + ":" + docker_collections()
 
     def url(self, node, scheme="http"):

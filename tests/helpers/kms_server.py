@@ -31,6 +31,15 @@ def bin_dir():
     return os.path.join(prefix, "bin")
 
 
+def file_tail(path, lines, missing):
+    """The last ``lines`` lines of a log file as text, ``missing`` when it cannot be read."""
+    try:
+        with open(path, "rb") as handle:
+            return b"\n".join(handle.read().splitlines()[-lines:]).decode("utf-8", "replace")
+    except OSError:
+        return missing
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
@@ -158,11 +167,7 @@ class KmsServer:
         return self.start()
 
     def log_tail(self, lines=40):
-        try:
-            with open(self.log_path, "rb") as handle:
-                return b"\n".join(handle.read().splitlines()[-lines:]).decode("utf-8", "replace")
-        except OSError:
-            return "(no server log)"
+        return file_tail(self.log_path, lines, "(no server log)")
 
     def ckms(self, *args):
         """Run the independent ckms CLI against this server; returns parsed stdout text."""

@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 import time
 
-from kms_server import free_port
+from kms_server import file_tail, free_port
 
 
 def bin_dir():
@@ -131,11 +131,7 @@ class PostgresCluster:
         return "postgres://%s:%s@127.0.0.1:%d/%s" % (self.user, self.password, self.port, database)
 
     def log_tail(self, lines=40):
-        try:
-            with open(self.log_path, "rb") as handle:
-                return b"\n".join(handle.read().splitlines()[-lines:]).decode("utf-8", "replace")
-        except OSError:
-            return "(no PostgreSQL log)"
+        return file_tail(self.log_path, lines, "(no PostgreSQL log)")
 
     def cleanup(self):
         if os.path.isdir(self.folder):
