@@ -581,11 +581,13 @@ def test_hanging_server_timeout_is_honoured_and_retried(fault_run):
 
 @IN_FAULT_RUN
 def test_the_non_kms_answers_were_retried_only_when_they_should(fault_run):
-    """5xx are retried (2 attempts), other answers are final (1 request each)."""
+    """5xx are retried (2 attempts), then /health is asked once (is the database down?);
+    other answers are final (1 request each, no /health)."""
     hits = dict((mode, len(times)) for mode, times in fault_run["hits"].items())
     assert hits.get("error") == 2 and hits.get("unavailable") == 2, hits
+    assert hits.get("error/health") == 1 and hits.get("unavailable/health") == 1, hits
     for mode in ("html", "truncated", "array", "notttlv", "redirect", "forbidden", "notfound"):
-        assert hits.get(mode) == 1, (mode, hits)
+        assert hits.get(mode) == 1 and mode + "/health" not in hits, (mode, hits)
 
 
 @IN_FAULT_RUN
