@@ -38,10 +38,11 @@ server:
 
 # Debian's PostgreSQL, for the tests of several KMS nodes on one database (tests/helpers/postgres.py
 # makes a throw-away cluster of it); installed only when missing.
+POSTGRES_INITDB ?= /usr/lib/postgresql/*/bin/initdb
 postgres:
-	@if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	@if ! ls $(POSTGRES_INITDB) >/dev/null 2>&1; then \
 	  sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
-	  $$sudo apt-get update && $$sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql; fi
+	  $$sudo apt-get update && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql; fi
 
 unit: venv collection
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
