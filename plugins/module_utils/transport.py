@@ -174,9 +174,7 @@ class KmsTransport:
             self._attempts.append([self.last_url, None])
             url = self.last_url + path
             try:
-                response = self._session.request(
-                    method, url, timeout=self.timeout, verify=self._verify, cert=self._cert,
-                    proxies=self._proxies[self.last_url], allow_redirects=False, stream=True, **kwargs)
+                response = self._request(method, url, self.timeout, **kwargs)
                 content = self._read(response, url, operation, object_id, attempt)
             except requests.exceptions.SSLError as exc:
                 # A certificate problem does not go away by asking again, nor by asking
@@ -210,14 +208,20 @@ class KmsTransport:
         raise self._network_error(url, last_failure, operation, object_id, self.retries,
                                   "cannot reach the KMS at", exhausted=True)
 
+    def _request(self, method, url, timeout, **kwargs):
+        """One request to the node ``last_url``, with the transport's TLS and proxy settings,
+        streamed (``_read`` caps the body), redirects not followed."""
+        return self._session.request(method, url, timeout=timeout, verify=self._verify, cert=self._cert,
+                                     proxies=self._proxies[self.last_url], allow_redirects=False, stream=True,
+                                     **kwargs)
+
     def _database_note(self):
         """Why the last node answered 5xx, when its ``GET /health`` says that its database is
         down: Cosmian masks a database outage as "Internal server error". One attempt, at most
         5 s; '' when the node is healthy or does not say."""
         url = self.last_url + HEALTH_PATH
         try:
-            response = self._session.get(url, timeout=min(self.timeout, 5), verify=self._verify, cert=self._cert,
-                                         proxies=self._proxies[self.last_url], allow_redirects=False, stream=True)
+            response = self._request("GET", url, min(self.timeout, 5))
             database = json.loads(self._read(response, url, "health", None, 1))["dependencies"]["database"]
             if database["status"] == "UP":
                 return ""
