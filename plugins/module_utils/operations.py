@@ -24,7 +24,7 @@ from ansible_collections.pkimanager.kms.plugins.module_utils.key_specs import ( 
     KEY_TYPES, PRIVATE_RSA_USAGE, PUBLIC_RSA_USAGE, RSA_SIZES)
 from ansible_collections.pkimanager.kms.plugins.module_utils.kmip_operation import (  # noqa: F401  pylint: disable=W0611
     Operation, _check_id, _parse_uid, _uid)
-from ansible_collections.pkimanager.kms.plugins.module_utils.pem import der_to_pem
+from ansible_collections.pkimanager.kms.plugins.module_utils.pem import der_problem, der_to_pem
 
 # KMIP object states: usable (Certify and Sign need Active), and revoked.
 ACTIVE_STATES = ("PreActive", "Active")
@@ -215,20 +215,13 @@ def get_certificate(object_id):
 
 
 def _checked_der(kind, der):
-    """``der`` when it is bytes that parse as a ``kind`` (when cryptography is there to say)."""
+    """``der`` when it is bytes in the outline of a ``kind``: the check needs no cryptography,
+    which reading a key pair that exists should not import."""
     if not isinstance(der, bytes):
         raise ttlv.TTLVError("the %s value is not bytes" % kind.replace("_", " "))
-    try:
-        from cryptography import x509
-        from cryptography.hazmat.primitives import serialization
-    except ImportError:
-        return der
-    load = {"certificate": x509.load_der_x509_certificate, "public_key": serialization.load_der_public_key,
-            "private_key": lambda data: serialization.load_der_private_key(data, None)}[kind]
-    try:
-        load(der)
-    except Exception as exc:  # ValueError, or UnsupportedAlgorithm for a key cryptography does not know
-        raise ttlv.TTLVError("the %s is not DER that parses (%s)" % (kind.replace("_", " "), exc))
+    problem = der_problem(kind, der)
+    if problem:
+        raise ttlv.TTLVError("the %s is not DER that parses (%s)" % (kind.replace("_", " "), problem))
     return der
 
 
