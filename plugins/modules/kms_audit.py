@@ -360,6 +360,7 @@ import filecmp
 import os
 import tempfile
 
+from ansible_collections.pkimanager.kms.plugins.module_utils import compile_once  # noqa: F401  pylint: disable=unused-import  # first: see its doc
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.pkimanager.kms.plugins.module_utils.audit import (

@@ -508,6 +508,7 @@ signature_algorithm:
   version_added: 0.2.0
 """
 
+from ansible_collections.pkimanager.kms.plugins.module_utils import compile_once  # noqa: F401  pylint: disable=unused-import  # first: see its doc
 from ansible_collections.pkimanager.kms.plugins.module_utils.bulk import run_lifecycle_module
 from ansible_collections.pkimanager.kms.plugins.module_utils.certificate import Certificate
 from ansible_collections.pkimanager.kms.plugins.module_utils.issuers import PROVIDERS

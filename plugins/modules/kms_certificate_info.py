@@ -235,6 +235,7 @@ kms_certificates:
       sample: null
 """
 
+from ansible_collections.pkimanager.kms.plugins.module_utils import compile_once  # noqa: F401  pylint: disable=unused-import  # first: see its doc
 from ansible_collections.pkimanager.kms.plugins.module_utils.certificate_info import (
     CertificateInfo, argument_spec, validate)
 from ansible_collections.pkimanager.kms.plugins.module_utils.kms_module import KmsModule

@@ -148,6 +148,7 @@ refresh_reason:
   sample: the revoked certificates differ
 """
 
+from ansible_collections.pkimanager.kms.plugins.module_utils import compile_once  # noqa: F401  pylint: disable=unused-import  # first: see its doc
 from ansible_collections.pkimanager.kms.plugins.module_utils.crl import Crl, argument_spec, validate
 from ansible_collections.pkimanager.kms.plugins.module_utils.kms_module import KmsModule
 

@@ -180,6 +180,7 @@ kms_keys:
       sample: "3A:5F:...:C2"
 """
 
+from ansible_collections.pkimanager.kms.plugins.module_utils import compile_once  # noqa: F401  pylint: disable=unused-import  # first: see its doc
 from ansible_collections.pkimanager.kms.plugins.module_utils.key_info import KeyInfo, argument_spec, validate
 from ansible_collections.pkimanager.kms.plugins.module_utils.kms_module import KmsModule
 

@@ -276,6 +276,7 @@ mismatch:
   elements: str
 """
 
+from ansible_collections.pkimanager.kms.plugins.module_utils import compile_once  # noqa: F401  pylint: disable=unused-import  # first: see its doc
 from ansible_collections.pkimanager.kms.plugins.module_utils.bulk import run_lifecycle_module
 from ansible_collections.pkimanager.kms.plugins.module_utils.key_specs import KEY_TYPES, RSA_SIZES
 from ansible_collections.pkimanager.kms.plugins.module_utils.keypair import PAIR_CURVES, KeyPair

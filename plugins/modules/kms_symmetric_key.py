@@ -191,6 +191,7 @@ mismatch:
   elements: str
 """
 
+from ansible_collections.pkimanager.kms.plugins.module_utils import compile_once  # noqa: F401  pylint: disable=unused-import  # first: see its doc
 from ansible_collections.pkimanager.kms.plugins.module_utils.bulk import run_lifecycle_module
 from ansible_collections.pkimanager.kms.plugins.module_utils.lifecycle import LifecycleOptions
 from ansible_collections.pkimanager.kms.plugins.module_utils.symmetric_key import ALGORITHMS, SymmetricKey
