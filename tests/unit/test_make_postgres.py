@@ -8,6 +8,8 @@ import stat
 import subprocess
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
 def run_make_postgres(initdb, path_prefix=None):
     """Runs `make postgres` as a user would from a shell: without the MAKEFLAGS and MAKELEVEL
     of a `make test` around it (under one, make prints "Entering directory" even with -s)."""
