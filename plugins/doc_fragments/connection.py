@@ -39,6 +39,11 @@ options:
         come and go, or to terminate TLS in one place. The list here is for small setups without
         one. Either way, every node must present a certificate valid for its URL and all nodes
         must share the same database, or objects made on one are missing on the others."
+      - Proxies come from the environment of the host that runs the plugin, E(HTTP_PROXY) for
+        C(http://) URLs and E(HTTPS_PROXY) for C(https://) ones (through a C(CONNECT) tunnel), else
+        E(ALL_PROXY), the lower-case name first; E(NO_PROXY) lists the hosts, domains and IP
+        networks (V(10.0.0.0/8)) reached directly, V(*) all of them. The proxy itself must be an
+        C(http://) one; C(user:password@) in its URL is sent as C(Proxy-Authorization).
     type: list
     elements: str
     required: true
@@ -57,14 +62,10 @@ options:
     description:
       - PEM file of the certificate authorities that sign the KMS server's TLS certificate, or a
         folder of CA files prepared with C(openssl rehash).
-      - Without it, C(requests) verifies with the CA bundle of the Python package C(certifi)
-        (Mozilla's list when installed from PyPI; some distributions' packages point it at the
-        system store), or with the one named by the environment variable E(REQUESTS_CA_BUNDLE)
-        (else E(CURL_CA_BUNDLE)) when set on the host that runs the plugin. The operating
-        system's trust store is B(not) otherwise used.
-      - To trust the system store, point this option at it, for example
-        V(/etc/ssl/certs/ca-certificates.crt) (Debian, Ubuntu) or
-        V(/etc/pki/tls/certs/ca-bundle.crt) (RHEL, Fedora).
+      - Without it, the CA file or folder named by the environment variable E(REQUESTS_CA_BUNDLE)
+        (else E(CURL_CA_BUNDLE)) is used when set on the host that runs the plugin, else the
+        operating system's trust store, as OpenSSL finds it (E(SSL_CERT_FILE) and
+        E(SSL_CERT_DIR) move it). The CA bundle of the Python package C(certifi) is not used.
       - A missing or unreadable file is refused before any KMS call. Ignored when
         O(validate_certs=false).
     type: path

@@ -30,7 +30,7 @@ from ansible_collections.pkimanager.kms.plugins.module_utils.redaction import sa
 
 # What an api_key may hold: visible ASCII, the characters of RFC 6750 tokens, Cosmian API
 # tokens and JWTs. A control character (a line break from `echo token | ansible-vault
-# encrypt_string`) would make requests refuse the header and quote the key in its error.
+# encrypt_string`) would make http.client refuse the header and quote the key in its error.
 _TOKEN_CHARACTERS = re.compile(r"[\x21-\x7e]*")
 _CHARACTER_NAMES = {"\n": "a line feed (\\n)", "\r": "a carriage return (\\r)", "\t": "a tab (\\t)",
                     " ": "a space"}
@@ -200,11 +200,11 @@ class ConnectionOptions(OptionGroup):
 
     @classmethod
     def file_problems(cls, params):
-        """The TLS files that cannot be read (requests reads them only when it connects,
-        and then fails with an OSError)."""
+        """The TLS files that cannot be read (the transport reads them only at its first
+        https request, and then fails with an OSError)."""
         files = [("client_cert", False), ("client_key", False)]
         if params.get("validate_certs", True):
-            files.insert(0, ("ca_cert", True))  # requests also takes a folder of hashed CA files
+            files.insert(0, ("ca_cert", True))  # or a folder of hashed CA files
         problems = []
         for option, directory_ok in files:
             if params.get(option):

@@ -2,27 +2,25 @@
 # Copyright: (c) 2026, pkimanager maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """HTTP transport to a Cosmian KMS (one server, or several nodes sharing one database): one
-keep-alive session, retries that fail over from node to node, TLS, and error bodies turned
-into KMIP reasons, so callers only ever see JSON or a KmsError."""
+kept-alive connection per node, retries that fail over from node to node, TLS, and error
+bodies turned into KMIP reasons, so callers only ever see JSON or a KmsError.
+
+Standard library only (http.client, ssl): every Ansible task is a new Python process, and
+importing requests cost some 60 ms of each."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
+import http.client
 import json
 import os
+import select
+import ssl
 import time
-import traceback
 
-from urllib.parse import unquote, urlsplit
-
-try:
-    import requests
-    HAS_REQUESTS = True
-    REQUESTS_IMPORT_ERROR = None
-except ImportError:
-    HAS_REQUESTS = False
-    REQUESTS_IMPORT_ERROR = traceback.format_exc()
+from urllib.parse import unquote, urlencode, urlsplit
 
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError, excerpt as _excerpt, parse_reason
 from ansible_collections.pkimanager.kms.plugins.module_utils.options import ConnectionOptions, kms_urls
@@ -38,17 +36,43 @@ MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 # only exhaust the recursion of the decoders that follow.
 MAX_JSON_DEPTH = 100
 _CHUNK_BYTES = 16 * 1024
+# How a kept-alive connection that the server closed while it sat idle fails a request being
+# sent: over TCP, over TLS.
+_CLOSED_WHILE_IDLE = (BrokenPipeError, ConnectionResetError, ssl.SSLEOFError, ssl.SSLZeroReturnError)
 
 
-def _root_cause(exc):
-    """The innermost exception that requests and urllib3 wrapped: it names the actual
-    problem (refused, reset, certificate) where the outer text is mostly pool details."""
-    for dummy in range(10):
-        inner = exc.__cause__ or exc.__context__
-        if inner is None:
-            break
-        exc = inner
-    return exc
+class _Failure(Exception):
+    """Why a request got no answer. ``kind`` names it in messages and in the list of nodes
+    tried; the text quotes the error beneath, ``cause``: its class (unless ``kind`` already
+    says it) and its words, after ``about`` (say, which file) when they do not say it."""
+
+    def __init__(self, kind, cause, about=None):
+        words = str(cause) if about is None else "%s: %s" % (about, cause)
+        if type(cause).__name__ != kind:
+            words = "%s: %s" % (type(cause).__name__, words)
+        super().__init__(words)
+        self.kind = kind
+
+
+class _NoAnswer(_Failure):
+    """A node that did not answer, or not in full: asking again may help. The kinds keep the
+    names requests gave them, which messages, audit records and users know: ConnectTimeout,
+    ReadTimeout, ConnectionError."""
+
+    def __init__(self, cause, connecting):
+        if isinstance(cause, TimeoutError):
+            kind = "ConnectTimeout" if connecting else "ReadTimeout"
+        else:
+            kind = "ConnectionError"
+        super().__init__(kind, cause)
+
+
+class _CannotSend(_Failure):
+    """A request that cannot go out as set up (a URL, credentials or proxy that cannot be
+    used, a TLS file that does not load): asking again would not help."""
+
+    def __init__(self, cause, about=None):
+        super().__init__(type(cause).__name__, cause, about)
 
 
 class KmsTransport:
@@ -73,8 +97,6 @@ class KmsTransport:
     def __init__(self, url, api_key=None, ca_cert=None, client_cert=None, client_key=None,
                  validate_certs=True, timeout=30, retries=3, backoff=1.0, user_agent=None,
                  sleep=time.sleep):
-        if not HAS_REQUESTS:
-            raise KmsError("the Python library 'requests' is required to talk to the KMS")
         problems = ConnectionOptions.setting_problems(dict(
             kms_url=url, api_key=api_key, client_cert=client_cert, client_key=client_key,
             timeout=timeout, retries=retries))
@@ -90,28 +112,25 @@ class KmsTransport:
         self.backoff = float(backoff)
         self._sleep = sleep
         self._api_key = api_key
+        # The environment as requests read it (proxy variables, the CA bundle), read once:
+        # every request of the transport goes the same way.
+        self._proxies = dict((node, _environment_proxy(node)) for node in self.urls)
         # Everything that could be echoed back and must not be: the key and the URLs' passwords.
-        passwords = [_password(node) for node in self.urls]
+        passwords = [_password(url) for url in self.urls + [proxy for proxy in self._proxies.values() if proxy]]
         self._secrets = tuple(secret for secret in [api_key] + passwords + [p and unquote(p) for p in passwords]
                               if secret)
-        # What requests would read from the environment on every request (a tenth of a small
-        # request's time: proxy variables, the CA bundle), read once: the session does not.
         if not validate_certs:
             self._verify = False
         else:
             self._verify = ca_cert or os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
-        self._proxies = dict((node, requests.utils.get_environ_proxies(node)) for node in self.urls)
-        if client_cert and client_key:
-            self._cert = (client_cert, client_key)
-        else:
-            self._cert = client_cert
-        self._session = requests.Session()
-        self._session.trust_env = False
-        self._session.headers["User-Agent"] = user_agent or "pkimanager.kms/%s (+python-requests/%s)" % (
-            COLLECTION_VERSION, requests.__version__)
-        self._session.headers["Accept"] = "application/json"
+        self._client_cert = client_cert
+        self._client_key = client_key
+        self._tls = None  # the TLS settings of every https node, made at the first https request
+        self._routes = {}  # node: (connection, target prefix, headers), made at the node's first request
+        self._headers = {"User-Agent": user_agent or "pkimanager.kms/%s (+python-http.client)" % COLLECTION_VERSION,
+                         "Accept": "application/json"}
         if api_key:
-            self._session.headers["Authorization"] = "Bearer %s" % api_key
+            self._headers["Authorization"] = "Bearer %s" % api_key
 
     @classmethod
     def from_params(cls, params):
@@ -124,8 +143,7 @@ class KmsTransport:
     def __repr__(self):
         return "KmsTransport(urls=%r, auth=%r, verify=%r, client_cert=%r, timeout=%r, retries=%r)" % (
             [safe_url(node) for node in self.urls], "bearer" if self._api_key else None, self._verify,
-            self._cert[0] if isinstance(self._cert, tuple) else self._cert,
-            self.timeout, self.retries)
+            self._client_cert, self.timeout, self.retries)
 
     def post_kmip(self, payload, operation, object_id=None):
         """POST one KMIP JSON TTLV structure; return the decoded JSON object of the answer."""
@@ -135,7 +153,7 @@ class KmsTransport:
             raise KmsError(self._redact("cannot encode the request as JSON: %s" % exc), reason="Request_Not_Sent",
                            operation=operation, object_id=object_id,
                            kms_url=safe_url(self.urls[self._start])) from None
-        response, content, attempts = self._send("POST", KMIP_PATH, operation, object_id, data=body,
+        response, content, attempts = self._send("POST", KMIP_PATH, operation, object_id, body=body.encode("utf-8"),
                                                  headers={"Content-Type": "application/json"})
         return self._decode(response, content, operation, object_id, attempts, expect_object=True)
 
@@ -145,23 +163,26 @@ class KmsTransport:
         return self._decode(response, content, operation, None, attempts, expect_object=False)
 
     def get_bytes(self, path, operation, params=None, object_id=None, accept="*/*"):
-        """GET ``{url}/{path}`` (a CRL) and return the bytes of its 2xx answer, read within
-        MAX_RESPONSE_BYTES, with the retries and errors of every call (a 404 is a KmsError
-        with ``status`` 404)."""
-        response, content, attempts = self._send("GET", "/" + path.lstrip("/"), operation, object_id,
-                                                 params=params, headers={"Accept": accept})
-        if not 200 <= response.status_code < 300:
+        """GET ``{url}/{path}`` (a CRL), ``params`` in its query string, and return the bytes of
+        its 2xx answer, read within MAX_RESPONSE_BYTES, with the retries and errors of every
+        call (a 404 is a KmsError with ``status`` 404)."""
+        path = "/" + path.lstrip("/")
+        if params:
+            path += "?" + urlencode(params)
+        response, content, attempts = self._send("GET", path, operation, object_id, headers={"Accept": accept})
+        if not 200 <= response.status < 300:
             raise self._http_error(response, content, operation, object_id, attempts)
         return content
 
     def close(self):
-        """Release the pooled connections."""
-        self._session.close()
+        """Close the kept-alive connections (a later request opens new ones)."""
+        for connection, dummy_prefix, dummy_headers in self._routes.values():
+            connection.close()
 
-    def _send(self, method, path, operation, object_id, **kwargs):
-        """Return ``(response, body, attempts)`` for the first answer below 500, moving on to
-        the next node after a network error, a timeout or a 5xx (see the class); ``body`` is
-        the answer's content, read in full but never beyond MAX_RESPONSE_BYTES."""
+    def _send(self, method, path, operation, object_id, body=None, headers=None):
+        """Return ``(response, content, attempts)`` for the first answer below 500, moving on to
+        the next node after a network error, a timeout or a 5xx (see the class); ``content`` is
+        the answer's body, read in full but never beyond MAX_RESPONSE_BYTES."""
         self._attempts = []
         node, pauses, last_failure = self._start, 0, None
         for attempt in range(1, self.retries + 1):
@@ -174,28 +195,22 @@ class KmsTransport:
             self._attempts.append([self.last_url, None])
             url = self.last_url + path
             try:
-                response = self._request(method, url, self.timeout, **kwargs)
+                response = self._request(method, path, self.timeout, body, headers)
                 content = self._read(response, url, operation, object_id, attempt)
-            except requests.exceptions.SSLError as exc:
+            except _NoAnswer as exc:
+                last_failure = exc
+                self._attempts[-1][1] = exc.kind
+            except ssl.SSLError as exc:
                 # A certificate problem does not go away by asking again, nor by asking
                 # another node: all of them must present a certificate valid for their URL.
-                raise self._network_error(url, exc, operation, object_id, attempt,
+                raise self._network_error(url, _Failure("SSLError", exc), operation, object_id, attempt,
                                           "TLS failure with") from None
-            except (requests.exceptions.ConnectionError, requests.exceptions.Timeout,
-                    requests.exceptions.ChunkedEncodingError) as exc:
-                last_failure = exc
-                self._attempts[-1][1] = type(exc).__name__
-            except requests.exceptions.ContentDecodingError as exc:
-                raise self._network_error(url, exc, operation, object_id, attempt, "cannot decode the answer of",
-                                          reason="Invalid_Response") from None
-            except (requests.exceptions.RequestException, OSError, ValueError) as exc:
-                # OSError: an unreadable ca_cert, client_cert or client_key; ValueError: a
-                # header or URL that http.client refuses. Neither is helped by a retry.
+            except _CannotSend as exc:
                 raise self._network_error(url, exc, operation, object_id, attempt, "cannot send to",
                                           reason="Request_Not_Sent") from None
             else:
-                self._attempts[-1][1] = "HTTP %d" % response.status_code
-                if response.status_code < 500:
+                self._attempts[-1][1] = "HTTP %d" % response.status
+                if response.status < 500:
                     self._start = node
                     return response, content, attempt
                 last_failure = (response, content)
@@ -208,12 +223,113 @@ class KmsTransport:
         raise self._network_error(url, last_failure, operation, object_id, self.retries,
                                   "cannot reach the KMS at", exhausted=True)
 
-    def _request(self, method, url, timeout, **kwargs):
-        """One request to the node ``last_url``, with the transport's TLS and proxy settings,
-        streamed (``_read`` caps the body), redirects not followed."""
-        return self._session.request(method, url, timeout=timeout, verify=self._verify, cert=self._cert,
-                                     proxies=self._proxies[self.last_url], allow_redirects=False, stream=True,
-                                     **kwargs)
+    def _request(self, method, path, timeout, body=None, headers=None):
+        """Send one request to the node ``last_url`` and return its answer once the headers are
+        in (``_read`` reads the body); redirects are not followed. ``timeout`` bounds the
+        connection and each read.
+
+        The node's connection is kept alive between requests. One the server closed while it
+        sat idle (its keep-alive ran out) is found before it is used (urllib3's check: an idle
+        socket that turns readable was hung up) and replaced; when it fails while the request
+        is still being sent, the request goes once more on a new connection. Neither is
+        another attempt. A failure after the request went out counts as one (the server may
+        have run it).
+
+        Raises ssl.SSLError when TLS refuses the node, _NoAnswer when the node does not
+        answer and _CannotSend when the request cannot be sent as set up.
+        """
+        try:
+            connection, prefix, node_headers = self._route(self.last_url)
+        except ValueError as exc:  # a port that is no number, credentials that are not Latin-1, ...
+            raise _CannotSend(exc) from exc
+        request_headers = {**self._headers, **node_headers, **(headers or {})}
+        while True:
+            reused = connection.sock is not None and not _hung_up(connection.sock)
+            if reused:
+                connection.sock.settimeout(timeout)
+            else:
+                connection.close()
+                _connect(connection, timeout)
+            sent = False
+            try:
+                connection.request(method, prefix + path, body, request_headers)
+                sent = True
+                return connection.getresponse()
+            except (ValueError, http.client.InvalidURL) as exc:  # a header or path http.client refuses
+                connection.close()
+                raise _CannotSend(exc) from exc
+            except (OSError, http.client.HTTPException) as exc:
+                connection.close()
+                if sent or not reused or not isinstance(exc, _CLOSED_WHILE_IDLE):
+                    raise _NoAnswer(exc, connecting=False) from exc
+
+    def _route(self, node):
+        """``(connection, prefix, headers)`` of ``node`` (``_open_route``), made at its first
+        request, so a URL or a TLS file that cannot be used fails a request, as any other
+        problem of a node does, and not the transport's construction."""
+        if node not in self._routes:
+            self._routes[node] = self._open_route(node)
+        return self._routes[node]
+
+    def _open_route(self, node):
+        """How requests reach ``node``: its connection, kept alive; what goes before each
+        path in the request line (the node's own path, or its whole URL when an HTTP proxy
+        forwards the request); the headers of the node (the Basic credentials of its URL, as
+        requests sent them in place of the bearer token, and those of its proxy).
+
+        An https URL through a proxy goes through a CONNECT tunnel."""
+        parts = urlsplit(node)
+        port = parts.port
+        if not parts.hostname:
+            raise ValueError("%s names no host" % safe_url(node))
+        headers = {}
+        if parts.username or parts.password:
+            headers["Authorization"] = _basic_credentials(parts)
+        address, prefix, tunnel = (parts.hostname, port), parts.path, None
+        if self._proxies[node]:
+            proxy = urlsplit(self._proxies[node])
+            if proxy.scheme != "http" or not proxy.hostname:
+                raise ValueError("the proxy %s of the environment is not an http://host:port proxy, the only "
+                                 "kind supported" % safe_url(self._proxies[node]))
+            address = (proxy.hostname, proxy.port or 80)
+            proxy_headers = {"Proxy-Authorization": _basic_credentials(proxy)} if proxy.username else {}
+            if parts.scheme == "https":
+                tunnel = (parts.hostname, port or 443, proxy_headers)
+            else:
+                prefix = safe_url(node)
+                headers.update(proxy_headers)
+        if parts.scheme != "https":
+            return http.client.HTTPConnection(*address), prefix, headers
+        connection = http.client.HTTPSConnection(*address, context=self._tls_context())
+        if tunnel:
+            connection.set_tunnel(*tunnel)
+        return connection, prefix, headers
+
+    def _tls_context(self):
+        """The TLS settings of every https node, made at the first https request (a transport
+        that only speaks http reads no certificate file): the server's certificate and host
+        name are verified with ``ca_cert`` (a PEM file, or a folder of hashed CA files), else
+        REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE, else the system's trust store; not at all with
+        validate_certs=false. A file that does not load is a _CannotSend naming it."""
+        if self._tls is None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies certificate and host name
+            context.set_alpn_protocols(["http/1.1"])
+            if self._verify is False:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            elif self._verify is True:
+                context.load_default_certs()
+            elif os.path.isdir(self._verify):
+                _load(context.load_verify_locations, "the CA folder %s" % self._verify, capath=self._verify)
+            else:
+                _load(context.load_verify_locations, "the CA file %s" % self._verify, cafile=self._verify)
+            if self._client_cert:
+                _load(context.load_cert_chain, "client_cert %s" % self._client_cert, self._client_cert,
+                      self._client_key)
+                # A server may ask for the certificate after the handshake (TLS 1.3), per path.
+                context.post_handshake_auth = True
+            self._tls = context
+        return self._tls
 
     def _database_note(self):
         """Why the last node answered 5xx, when its ``GET /health`` says that its database is
@@ -221,14 +337,14 @@ class KmsTransport:
         5 s; '' when the node is healthy or does not say."""
         url = self.last_url + HEALTH_PATH
         try:
-            response = self._request("GET", url, min(self.timeout, 5))
+            response = self._request("GET", HEALTH_PATH, min(self.timeout, 5))
             database = json.loads(self._read(response, url, "health", None, 1))["dependencies"]["database"]
             if database["status"] == "UP":
                 return ""
             return "; %s says its database (%s) is %s: %s" % (
                 safe_url(url), database.get("name"), database["status"],
                 _excerpt(strip_credentials(self._redact(str(database.get("message") or "no message"))), 200))
-        except (requests.exceptions.RequestException, KmsError, ValueError, KeyError, TypeError):
+        except (_Failure, ssl.SSLError, KmsError, ValueError, KeyError, TypeError):
             return ""
 
     def _tried(self, node):
@@ -237,25 +353,33 @@ class KmsTransport:
         return any(tried == node for tried, dummy in self._attempts)
 
     def _read(self, response, url, operation, object_id, attempt):
-        """The body of ``response``, streamed: an answer larger than MAX_RESPONSE_BYTES is
-        refused without being read further."""
-        try:
-            declared = int(response.headers.get("Content-Length") or 0)
-        except ValueError:
-            declared = 0
-        if declared > MAX_RESPONSE_BYTES:
-            response.close()
-            raise self._too_large(url, "announced %d bytes" % declared, response.status_code,
+        """The body of ``response`` (of node ``last_url``), read in pieces: an answer larger
+        than MAX_RESPONSE_BYTES is refused without being read further."""
+        if response.length is not None and response.length > MAX_RESPONSE_BYTES:
+            self._hang_up(response)
+            raise self._too_large(url, "announced %d bytes" % response.length, response.status,
                                   operation, object_id, attempt)
         chunks, size = [], 0
-        for chunk in response.iter_content(_CHUNK_BYTES):
+        while True:
+            try:
+                chunk = response.read(_CHUNK_BYTES)
+            except (OSError, http.client.HTTPException) as exc:
+                self._hang_up(response)
+                raise _NoAnswer(exc, connecting=False) from exc
+            if not chunk:
+                return b"".join(chunks)
             size += len(chunk)
             if size > MAX_RESPONSE_BYTES:
-                response.close()
+                self._hang_up(response)
                 raise self._too_large(url, "sent more than %d bytes" % MAX_RESPONSE_BYTES,
-                                      response.status_code, operation, object_id, attempt)
+                                      response.status, operation, object_id, attempt)
             chunks.append(chunk)
-        return b"".join(chunks)
+
+    def _hang_up(self, response):
+        """Close ``response`` and the connection of node ``last_url`` it came on: the rest of
+        an answer left unread must not be taken for the next one."""
+        response.close()
+        self._routes[self.last_url][0].close()
 
     def _too_large(self, url, what, status, operation, object_id, attempts):
         return self._error("the answer of %s %s, more than the %d bytes accepted" % (
@@ -264,7 +388,7 @@ class KmsTransport:
 
     def _decode(self, response, content, operation, object_id, attempts, expect_object):
         """The JSON of a 2xx answer; anything else becomes a KmsError."""
-        if not 200 <= response.status_code < 300:
+        if not 200 <= response.status < 300:
             raise self._http_error(response, content, operation, object_id, attempts)
         try:
             answer = json.loads(content)
@@ -280,8 +404,8 @@ class KmsTransport:
                 return answer
             else:
                 problem = "JSON that is not a TTLV object: %s" % _excerpt(self._redact(self._text(response, content)))
-        raise self._error("the KMS answered HTTP %d with %s" % (response.status_code, problem),
-                          status=response.status_code, reason="Invalid_Response", operation=operation,
+        raise self._error("the KMS answered HTTP %d with %s" % (response.status, problem),
+                          status=response.status, reason="Invalid_Response", operation=operation,
                           object_id=object_id, attempts=attempts)
 
     @staticmethod
@@ -289,33 +413,31 @@ class KmsTransport:
         """``content`` as text, in the charset the answer declares (UTF-8 when it names none
         or one Python does not know); undecodable bytes become U+FFFD."""
         try:
-            return content.decode(response.encoding or "utf-8", "replace")
-        except LookupError:
+            return content.decode(response.headers.get_content_charset() or "utf-8", "replace")
+        except (LookupError, ValueError):  # ValueError: a charset with a NUL in it
             return content.decode("utf-8", "replace")
 
     def _http_error(self, response, content, operation, object_id, attempts, exhausted=False):
         """A KmsError carrying the status and the KMIP reason read from the error body; when
         the body names none, Internal_Server_Error for a 5xx and HTTP_Error otherwise."""
-        reason, message = parse_reason(response.status_code, self._redact(self._text(response, content)))
-        if 300 <= response.status_code < 400:
-            message = "redirected to %s; point url at the final address" % safe_url(response.headers.get(
-                "Location", "(no Location)"))
+        reason, message = parse_reason(response.status, self._redact(self._text(response, content)))
+        if 300 <= response.status < 400:
+            message = "redirected to %s; point url at the final address" % safe_url(
+                response.getheader("Location", "(no Location)"))
         if reason is None:
-            reason = "Internal_Server_Error" if response.status_code >= 500 else "HTTP_Error"
-        return self._error(message, exhausted, status=response.status_code, reason=reason,
+            reason = "Internal_Server_Error" if response.status >= 500 else "HTTP_Error"
+        return self._error(message, exhausted, status=response.status, reason=reason,
                            operation=operation, object_id=object_id, attempts=attempts)
 
-    def _network_error(self, url, exc, operation, object_id, attempts, what, reason="Connection_Failed",
+    def _network_error(self, url, failure, operation, object_id, attempts, what, reason="Connection_Failed",
                        exhausted=False):
-        """A KmsError naming the URL and the error class; it has no HTTP status."""
-        self._attempts[-1][1] = type(exc).__name__
-        root = _root_cause(exc)
+        """A KmsError naming the URL, the kind of ``failure`` and the error under it; it has no
+        HTTP status."""
+        self._attempts[-1][1] = failure.kind
         # Redacted before the excerpt folds white space or cuts a secret in two.
-        detail = _excerpt(self._redact(str(root)), 200)
-        if root is not exc:
-            detail = "%s: %s" % (type(root).__name__, detail)
         message = "%s %s after %d attempt%s: %s (%s)" % (
-            what, safe_url(url), attempts, "" if attempts == 1 else "s", type(exc).__name__, detail)
+            what, safe_url(url), attempts, "" if attempts == 1 else "s", failure.kind,
+            _excerpt(self._redact(str(failure)), 200))
         return self._error(message, exhausted, reason=reason, operation=operation, object_id=object_id,
                            attempts=attempts)
 
@@ -332,9 +454,107 @@ class KmsTransport:
         return KmsError(self._redact(message), kms_url=safe_url(self.last_url), **fields)
 
     def _redact(self, text):
-        """Mask every rendering (raw, escaped, URL-encoded) of the API key and of the URL's
-        password, should a server or library ever echo one back."""
+        """Mask every rendering (raw, escaped, URL-encoded) of the API key and of the URLs'
+        passwords, should a server or library ever echo one back."""
         return redact(text, self._secrets)
+
+
+def _hung_up(sock):
+    """Whether an idle kept-alive socket was closed by its peer: it has something to read
+    (the end of the stream) while no request is under way."""
+    try:
+        return bool(select.select([sock], [], [], 0)[0])
+    except (OSError, ValueError):
+        return True
+
+
+def _connect(connection, timeout):
+    """Open ``connection`` (TCP, the proxy's tunnel, TLS) within ``timeout``, which then bounds
+    each read. A TLS failure stays an ssl.SSLError; any other failure is a _NoAnswer."""
+    connection.timeout = timeout
+    try:
+        connection.connect()
+    except ssl.SSLError:
+        connection.close()
+        raise
+    except (OSError, http.client.HTTPException) as exc:
+        connection.close()
+        raise _NoAnswer(exc, connecting=True) from exc
+
+
+def _load(loader, about, *args, **kwargs):
+    """Load a certificate or key file into a TLS context with ``loader``; a file that does not
+    load (missing, unreadable, not PEM) is a _CannotSend ``about`` it."""
+    try:
+        loader(*args, **kwargs)
+    except OSError as exc:  # ssl.SSLError included
+        raise _CannotSend(exc, "cannot load %s" % about) from exc
+
+
+def _basic_credentials(parts):
+    """The Basic authorization of the ``user:password@`` of URL ``parts``, percent-decoded
+    and Latin-1 encoded, as requests sent it."""
+    pair = "%s:%s" % (unquote(parts.username or ""), unquote(parts.password or ""))
+    return "Basic " + base64.b64encode(pair.encode("latin-1")).decode("ascii")
+
+
+def _environment(name):
+    """The environment variable ``name`` (lower case), else its upper-case twin: the lower-case
+    one wins even when empty, as in urllib and so in requests."""
+    value = os.environ.get(name)
+    return os.environ.get(name.upper(), "") if value is None else value
+
+
+def _environment_proxy(url):
+    """The proxy the environment names for ``url``, chosen as requests chose it:
+    ``<scheme>_proxy``, else ``all_proxy``, with ``http://`` when it names no scheme; None
+    when there is none or ``no_proxy`` exempts the URL's host."""
+    try:
+        parts = urlsplit(url)
+        if not parts.hostname or _no_proxy_covers(parts, _environment("no_proxy")):
+            return None
+    except ValueError:
+        return None  # the request reports the URL it cannot use
+    proxy = _environment(parts.scheme + "_proxy") or _environment("all_proxy")
+    if not proxy:
+        return None
+    return proxy if "://" in proxy else "http://" + proxy
+
+
+def _no_proxy_covers(parts, no_proxy):
+    """Whether ``no_proxy`` (comma-separated) exempts the host of URL ``parts``, by requests'
+    rules: ``*`` exempts all; an IP address is exempt by itself (with its port or not) or by a
+    network holding it (``10.0.0.0/8``); a name is exempt by any entry it ends with, with its
+    port or not (``example.com``, ``.example.com``, ``kms.example.com:9998``)."""
+    if not no_proxy.strip():
+        return False
+    import ipaddress  # only here: a task without NO_PROXY does not pay for it
+    host = parts.hostname
+    host_and_port = "%s:%d" % (host, parts.port) if parts.port else host
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    for entry in no_proxy.replace(" ", "").lower().split(","):
+        if entry == "*":
+            return True
+        if not entry:
+            continue
+        if address is None:
+            if host.endswith(entry) or host_and_port.endswith(entry):
+                return True
+        elif entry in (host, host_and_port) or ("/" in entry and _in_network(address, entry)):
+            return True
+    return False
+
+
+def _in_network(address, network):
+    """Whether IP ``address`` is in ``network`` (``10.0.0.0/8``); False when that is no network."""
+    import ipaddress
+    try:
+        return address in ipaddress.ip_network(network, strict=False)
+    except ValueError:
+        return False
 
 
 def _password(url):
@@ -348,11 +568,12 @@ def _password(url):
 def _nesting_exceeds(document, limit):
     """Whether JSON ``document`` nests lists and objects more than ``limit`` levels deep
     (walked without recursion)."""
-    pending = [(document, 1)]
+    pending = [(document, 1)] if isinstance(document, (dict, list)) else []
     while pending:
         value, depth = pending.pop()
-        if isinstance(value, (dict, list)):
-            if depth > limit:
-                return True
-            pending.extend((item, depth + 1) for item in (value.values() if isinstance(value, dict) else value))
+        if depth > limit:
+            return True
+        # Only the containers are queued: most values of an answer are scalars.
+        pending.extend((item, depth + 1) for item in (value.values() if isinstance(value, dict) else value)
+                       if isinstance(item, (dict, list)))
     return False

@@ -48,6 +48,8 @@ from ansible_collections.pkimanager.kms.plugins.module_utils.ttlv_values import 
 # How deep decoded Structures may nest: KMIP messages use about ten levels, and a deeper
 # answer would otherwise end in a RecursionError rather than a TTLVError.
 MAX_DEPTH = 64
+# The keys of a node's JSON object.
+_NODE_KEYS = frozenset(("tag", "type", "value"))
 
 
 class TTLV:
@@ -143,9 +145,9 @@ class TTLV:
             raise TTLVError("%s: Structures nested more than %d deep" % (tag_path(where), MAX_DEPTH))
         if "value" not in data:
             raise TTLVError("%s: a TTLV node needs a 'value'" % tag_path(where))
-        unknown = sorted(tag_label(key) if isinstance(key, str) and key else show_value(key)
-                         for key in data if key not in ("tag", "type", "value"))
-        if unknown:
+        if not _NODE_KEYS.issuperset(data):
+            unknown = sorted(tag_label(key) if isinstance(key, str) and key else show_value(key)
+                             for key in data if key not in _NODE_KEYS)
             raise TTLVError("%s: unexpected keys %s%s" % (tag_path(where), ", ".join(unknown[:5]),
                                                           ", ..." if len(unknown) > 5 else ""))
         type_ = data.get("type", STRUCTURE)

@@ -1,4 +1,4 @@
-"""Credentials that requests cannot send (a line break from `echo token | ansible-vault
+"""Credentials that an HTTP header cannot carry (a line break from `echo token | ansible-vault
 encrypt_string`, a tab, a character outside Latin-1), given to kms_keypair and the kms_pem
 lookup through the option and through KMS_API_KEY, at -vvv: each run fails before any KMS
 call with a clear one-line error, and no rendering of the token (raw, repr-escaped,

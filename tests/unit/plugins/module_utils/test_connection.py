@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, pkimanager maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The connection checks that run before any KMS call: credentials requests would refuse
+"""The connection checks that run before any KMS call: credentials http.client would refuse
 (and quote in its error), URLs with credentials, and certificate files that are not there."""
 
 from __future__ import absolute_import, division, print_function

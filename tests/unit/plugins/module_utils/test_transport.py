@@ -2,25 +2,27 @@
 # Copyright: (c) 2026, pkimanager maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """KmsTransport against a real HTTP(S) server on 127.0.0.1 whose answers each test scripts,
-so retries, timeouts, TLS and headers are exercised through requests itself."""
+so retries, timeouts, TLS, proxies and headers are exercised through http.client itself."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import base64
 import datetime
 import ipaddress
 import json
+import select
+import shutil
 import socket
 import ssl
 import struct
+import subprocess
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import quote, quote_plus
 
 import pytest
-import requests
-import urllib3
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -66,6 +68,28 @@ def hang_up(handler):
     handler.connection.close()
 
 
+def answer_then_hang_up(handler):
+    """Answer with keep-alive, then close the connection, as a server whose keep-alive ran out."""
+    answer_json(KMIP_OK)(handler)
+    handler.close_connection = True
+
+
+def tunnel(handler):
+    """Play a proxy's CONNECT: answer 200, then carry bytes both ways until a side closes."""
+    host, port = handler.path.rsplit(":", 1)
+    with socket.create_connection((host, int(port)), timeout=5) as upstream:
+        handler.send_response(200)
+        handler.end_headers()
+        ends = {handler.connection: upstream, upstream: handler.connection}
+        while True:
+            readable = select.select(list(ends), [], [], 5)[0]
+            data = readable[0].recv(65536) if readable else b""
+            if not data:
+                break
+            ends[readable[0]].sendall(data)
+    handler.close_connection = True
+
+
 def stall(handler):
     """Say nothing until the test ends, which is longer than any client timeout used here."""
     handler.server.released.wait(5)
@@ -79,6 +103,9 @@ class ScriptedHandler(BaseHTTPRequestHandler):
         self.serve_next_step()
 
     def do_POST(self):
+        self.serve_next_step()
+
+    def do_CONNECT(self):
         self.serve_next_step()
 
     def serve_next_step(self):
@@ -119,13 +146,14 @@ class ScriptedServer(ThreadingHTTPServer):
 
 
 @pytest.fixture(autouse=True)
-def local_only_environment(monkeypatch):
+def local_only_environment(monkeypatch, pki):
     """Proxy variables would carry test traffic off 127.0.0.1; the CA bundle variable stays
-    set on purpose, because requests lets it override a session-wide CA."""
+    set on purpose, to a CA that signed nothing here, so that ca_cert is seen to win over it."""
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.lower(), raising=False)
-    monkeypatch.setenv("REQUESTS_CA_BUNDLE", requests.certs.where())
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", pki["unrelated_ca"])
 
 
 def kmip_requests(server):
@@ -271,8 +299,8 @@ def test_the_request_carries_json_bearer_token_and_user_agent(server, transport_
     assert json.loads(request["body"]) == payload
     assert request["headers"]["Content-Type"] == "application/json"
     assert request["headers"]["Authorization"] == "Bearer " + API_KEY
-    assert request["headers"]["User-Agent"] == "pkimanager.kms/%s (+python-requests/%s)" % (
-        COLLECTION_VERSION, requests.__version__)
+    assert request["headers"]["User-Agent"] == "pkimanager.kms/%s (+python-http.client)" % COLLECTION_VERSION
+    assert request["headers"]["Accept-Encoding"] == "identity"  # an answer is never compressed
 
 
 def test_no_authorization_header_without_api_key(server, transport_to):
@@ -280,11 +308,44 @@ def test_no_authorization_header_without_api_key(server, transport_to):
     assert "Authorization" not in server.seen[0]["headers"]
 
 
-def test_one_session_reuses_the_connection(server, transport_to):
+def test_one_transport_reuses_the_connection(server, transport_to):
     transport = transport_to(server.url())
     transport.post_kmip({}, "Query")
     transport.post_kmip({}, "Query")
     assert server.seen[0]["client_port"] == server.seen[1]["client_port"]
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_a_connection_the_server_closed_while_idle_is_reopened_without_costing_an_attempt(
+        scheme, server, tls_server, transport_to, pki, sleeps):
+    kms = server if scheme == "http" else tls_server()
+    kms.script = [answer_then_hang_up, answer_json(KMIP_OK)]
+    transport = transport_to(kms.url(scheme), retries=1, ca_cert=pki["ca"])
+
+    transport.post_kmip({}, "Query")
+    kms.released.wait(0.1)  # the server has hung up by now, as when its keep-alive runs out
+    assert transport.post_kmip({}, "Query") == KMIP_OK
+    assert (len(kms.seen), sleeps) == (2, [])
+    assert kms.seen[0]["client_port"] != kms.seen[1]["client_port"]
+
+
+@pytest.mark.parametrize("cause, connecting, kind", [
+    (TimeoutError("timed out"), True, "ConnectTimeout"),
+    (TimeoutError("timed out"), False, "ReadTimeout"),
+    (ConnectionRefusedError(111, "Connection refused"), True, "ConnectionError"),
+    (ConnectionResetError(104, "Connection reset by peer"), False, "ConnectionError"),
+])
+def test_failures_keep_the_names_messages_always_gave_them(cause, connecting, kind):
+    failure = transport._NoAnswer(cause, connecting)
+    assert (failure.kind, str(failure)) == (kind, "%s: %s" % (type(cause).__name__, cause))
+
+
+def test_get_bytes_sends_its_params_in_the_query_string(server, transport_to):
+    server.script = [answer(200, b"DER", "application/pkix-crl")]
+
+    client = transport_to(server.url())
+    data = client.get_bytes("certificates/ca/crl", "kms.crl_sign", params={"format": "der", "validity_days": "30"})
+    assert (data, server.seen[0]["path"]) == (b"DER", "/certificates/ca/crl?format=der&validity_days=30")
 
 
 def test_get_json_reads_version_endpoint(server, transport_to):
@@ -304,12 +365,69 @@ def test_a_2xx_that_is_not_a_ttlv_object_is_an_error(server, transport_to, body)
     assert len(server.seen) == 1
 
 
+def _basic(user_and_password):
+    return "Basic " + base64.b64encode(user_and_password.encode("latin-1")).decode("ascii")
+
+
 def test_proxies_come_from_the_environment(server, transport_to, monkeypatch):
-    """The scripted server plays the proxy: it receives the absolute URL of the KMS."""
-    monkeypatch.setenv("HTTP_PROXY", server.url())
+    """The scripted server plays the proxy: it receives the absolute URL of the KMS, and the
+    proxy's credentials."""
+    monkeypatch.setenv("HTTP_PROXY", server.url().replace("http://", "http://proxy-user:proxy%20pw@"))
 
     transport_to("http://kms.example.test:9998").post_kmip({}, "Query")
-    assert server.seen[0]["path"] == "http://kms.example.test:9998/kmip/2_1"
+    request = server.seen[0]
+    assert request["path"] == "http://kms.example.test:9998/kmip/2_1"
+    assert request["headers"]["Host"] == "kms.example.test:9998"
+    assert request["headers"]["Proxy-Authorization"] == _basic("proxy-user:proxy pw")
+    assert request["headers"]["Authorization"] == "Bearer " + API_KEY
+
+
+def test_an_https_node_behind_a_proxy_is_reached_through_a_connect_tunnel(server, tls_server, transport_to, pki,
+                                                                          monkeypatch):
+    kms = tls_server()
+    server.script = [tunnel]
+    monkeypatch.setenv("HTTPS_PROXY", server.url().replace("http://", "http://proxy-user:proxy%20pw@"))
+
+    assert transport_to(kms.url("https"), ca_cert=pki["ca"]).post_kmip({}, "Query") == KMIP_OK
+    connect = server.seen[0]
+    assert (connect["method"], connect["path"]) == ("CONNECT", "127.0.0.1:%d" % kms.server_address[1])
+    assert connect["headers"]["Proxy-Authorization"] == _basic("proxy-user:proxy pw")
+    assert kms.seen[0]["path"] == "/kmip/2_1" and "Proxy-Authorization" not in kms.seen[0]["headers"]
+
+
+def test_a_proxy_that_is_not_http_is_refused_before_anything_is_sent(transport_to, monkeypatch):
+    monkeypatch.setenv("ALL_PROXY", "socks5://admin:hunter2@127.0.0.1:1080")
+
+    with pytest.raises(KmsError) as caught:
+        transport_to("http://kms.example.test:9998").post_kmip({}, "Query")
+    error = caught.value
+    assert (error.reason, error.attempts) == ("Request_Not_Sent", 1)
+    assert "not an http://host:port proxy" in error.message and "hunter2" not in error.message
+
+
+@pytest.mark.parametrize("url, environment, proxy", [
+    ("http://kms:9998", {"HTTP_PROXY": "proxy:3128"}, "http://proxy:3128"),
+    ("https://kms:9998", {"HTTP_PROXY": "http://p1:3128"}, None),
+    ("https://kms:9998", {"HTTPS_PROXY": "http://p2:3128"}, "http://p2:3128"),
+    ("https://kms:9998", {"ALL_PROXY": "http://p3:3128"}, "http://p3:3128"),
+    ("http://kms:9998", {"http_proxy": "", "HTTP_PROXY": "http://p1:3128"}, None),  # lower case wins
+    ("http://kms:9998", {"http_proxy": "http://p4:3128", "HTTP_PROXY": "http://p1:3128"}, "http://p4:3128"),
+    ("http://kms:9998", {"HTTP_PROXY": "http://p1:3128", "NO_PROXY": "*"}, None),
+    ("http://kms.example.com", {"HTTP_PROXY": "http://p1:3128", "NO_PROXY": "example.com"}, None),
+    ("http://kms.example.com", {"HTTP_PROXY": "http://p1:3128", "no_proxy": "other.org, .EXAMPLE.com"}, None),
+    ("http://kms.example.com:9998", {"HTTP_PROXY": "http://p1:3128", "NO_PROXY": "kms.example.com:9998"}, None),
+    ("http://kms.example.com:9999", {"HTTP_PROXY": "http://p1:3128", "NO_PROXY": "kms.example.com:9998"},
+     "http://p1:3128"),
+    ("http://10.1.2.3:9998", {"HTTP_PROXY": "http://p1:3128", "NO_PROXY": "10.0.0.0/8"}, None),
+    ("http://11.1.2.3:9998", {"HTTP_PROXY": "http://p1:3128", "NO_PROXY": "10.0.0.0/8"}, "http://p1:3128"),
+    ("http://[::1]:9998", {"HTTP_PROXY": "http://p1:3128", "NO_PROXY": "::1"}, None),
+    ("http://127.0.0.1:9998", {"HTTP_PROXY": "http://p1:3128", "NO_PROXY": "localhost,127.0.0.1"}, None),
+    ("http://127.0.0.1:9998", {"HTTP_PROXY": "http://p1:3128", "NO_PROXY": "27.0.0.1"}, "http://p1:3128"),
+])
+def test_the_environment_picks_the_proxy_as_requests_did(monkeypatch, url, environment, proxy):
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert transport._environment_proxy(url) == proxy
 
 
 def test_the_api_key_never_shows_in_errors_or_repr(server, transport_to):
@@ -326,6 +444,12 @@ def test_the_api_key_never_shows_in_errors_or_repr(server, transport_to):
         shown += [str(error), repr(error), json.dumps(error.to_dict())]
     assert http_failure.value.reason == "Permission_Denied"
     assert all(API_KEY not in text for text in shown), shown
+
+
+def test_user_and_password_in_the_url_are_sent_as_basic_authentication(server, transport_to):
+    """As requests did: in place of the bearer token."""
+    transport_to(server.url().replace("http://", "http://admin:p%40ss@")).post_kmip({}, "Query")
+    assert server.seen[0]["headers"]["Authorization"] == _basic("admin:p@ss")
 
 
 def test_user_and_password_in_the_url_stay_out_of_messages(server, transport_to):
@@ -418,7 +542,9 @@ def pki(tmp_path_factory):
     """A throw-away CA, a server certificate for 127.0.0.1 and a client certificate, as PEM files."""
     folder = tmp_path_factory.mktemp("pki")
     ca_key = ec.generate_private_key(ec.SECP256R1())
-    files = {"ca": _certificate("test CA", ca_key, "test CA", ca_key, True)}
+    unrelated_key = ec.generate_private_key(ec.SECP256R1())
+    files = {"ca": _certificate("test CA", ca_key, "test CA", ca_key, True),
+             "unrelated_ca": _certificate("unrelated CA", unrelated_key, "unrelated CA", unrelated_key, True)}
     for name, cn, san_ip in (("server", "127.0.0.1", "127.0.0.1"), ("client", "ansible-client", None)):
         key = ec.generate_private_key(ec.SECP256R1())
         files[name] = _certificate(cn, key, "test CA", ca_key, False, san_ip)
@@ -466,11 +592,43 @@ def test_ca_cert_wins_over_the_requests_ca_bundle_variable(tls_server, transport
     assert transport_to(scripted.url("https"), ca_cert=pki["ca"]).post_kmip({}, "Query") == KMIP_OK
 
 
-def test_validate_certs_false_skips_verification_but_still_warns(tls_server, transport_to):
+def test_validate_certs_false_skips_verification(tls_server, transport_to):
     scripted = tls_server()
 
-    with pytest.warns(urllib3.exceptions.InsecureRequestWarning):
-        assert transport_to(scripted.url("https"), validate_certs=False).post_kmip({}, "Query") == KMIP_OK
+    assert transport_to(scripted.url("https"), validate_certs=False).post_kmip({}, "Query") == KMIP_OK
+
+
+def test_without_ca_cert_or_bundle_variable_the_system_trust_store_is_used(tls_server, transport_to, pki,
+                                                                           monkeypatch):
+    """OpenSSL's default store, which SSL_CERT_FILE moves: not certifi's bundle."""
+    scripted = tls_server()
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    monkeypatch.setenv("SSL_CERT_FILE", pki["ca"])
+
+    assert transport_to(scripted.url("https")).post_kmip({}, "Query") == KMIP_OK
+
+
+@pytest.mark.skipif(not shutil.which("openssl"), reason="openssl rehash names the files of a CA folder")
+def test_ca_cert_may_be_a_folder_of_hashed_ca_files(tls_server, transport_to, pki, tmp_path):
+    folder = tmp_path / "cas"
+    folder.mkdir()
+    shutil.copy(pki["ca"], str(folder / "test-ca.pem"))
+    subprocess.run(["openssl", "rehash", str(folder)], check=True)
+    scripted = tls_server()
+
+    assert transport_to(scripted.url("https"), ca_cert=str(folder)).post_kmip({}, "Query") == KMIP_OK
+
+
+def test_a_ca_file_that_is_not_pem_is_not_sent_and_named(tls_server, transport_to, tmp_path):
+    junk = tmp_path / "junk.pem"
+    junk.write_bytes(b"not a certificate\n")
+    scripted = tls_server()
+
+    with pytest.raises(KmsError) as caught:
+        transport_to(scripted.url("https"), ca_cert=str(junk)).post_kmip({}, "Query")
+    error = caught.value
+    assert (error.reason, error.attempts, scripted.seen) == ("Request_Not_Sent", 1, [])
+    assert "SSLError (cannot load the CA file %s: " % junk in error.message
 
 
 def test_client_certificate_and_key_give_mutual_tls(tls_server, transport_to, pki):
@@ -526,7 +684,7 @@ def test_a_password_of_the_url_is_masked_when_echoed(server, transport_to):
 
 @pytest.mark.parametrize("key", ["Zq7Kx\n", "Zq7\r\nKx", "Zq7\tKx", "Zq7\u00f6\u20acKx"])
 def test_a_key_requests_would_refuse_is_refused_before_anything_is_sent(server, key):
-    """requests would raise InvalidHeader (quoting the key) or UnicodeEncodeError."""
+    """http.client would raise ValueError (quoting the key) or UnicodeEncodeError."""
     with pytest.raises(KmsError) as caught:
         KmsTransport(server.url(), api_key=key)
     assert caught.value.message.startswith("api_key contains ")
@@ -619,7 +777,7 @@ def test_a_50_mb_answer_is_refused_without_being_read_whole(server, transport_to
 @pytest.mark.parametrize("option", ["ca_cert", "client_cert"])
 def test_a_missing_certificate_file_is_an_error_not_a_traceback(server, transport_to, tmp_path, option):
     """Connection validation refuses this before a module runs; the transport must still not
-    let requests' OSError through (say, the file vanished in between)."""
+    let the OSError of loading it through (say, the file vanished in between)."""
     missing = str(tmp_path / "gone.pem")
 
     with pytest.raises(KmsError) as caught:
@@ -779,8 +937,7 @@ def test_audit_records_name_the_node_that_served_the_call(server, transport_to, 
 
 
 def test_proxy_variables_are_read_once_and_still_honoured(server, transport_to, monkeypatch):
-    """The session ignores the environment (reading it on every request cost a tenth of a
-    small request); the transport reads proxies and NO_PROXY once, per node."""
+    """The transport reads proxies and NO_PROXY once, per node, not on every request."""
     monkeypatch.setenv("HTTP_PROXY", server.url())
     kms = "http://kms.invalid:9998"
     transport = transport_to(kms)
@@ -800,7 +957,7 @@ def test_the_ca_bundle_variable_applies_when_no_ca_cert_is_given(monkeypatch, tm
     bundle = str(tmp_path / "bundle.pem")
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", bundle)
     assert KmsTransport("https://127.0.0.1:1")._verify == bundle
-    assert KmsTransport("https://127.0.0.1:1", ca_cert=requests.certs.where())._verify == requests.certs.where()
+    assert KmsTransport("https://127.0.0.1:1", ca_cert="/etc/kms-ca.pem")._verify == "/etc/kms-ca.pem"
     assert KmsTransport("https://127.0.0.1:1", validate_certs=False)._verify is False
 
 
