@@ -10,7 +10,9 @@ Starts its own Cosmian KMS on 127.0.0.1 (the cached build, as the tests do) unle
 names one already running on 127.0.0.1, then measures, in each of R rounds:
 
 * per-op latency of one GetAttributes: the raw HTTP floor (the request's JSON prebuilt once,
-  posted on a kept-alive requests session), KmsClient.call, and one ``ckms`` process per op;
+  posted on a kept-alive http.client connection, the library the transport uses), the same
+  on a kept-alive requests session (for reference), KmsClient.call, and one ``ckms``
+  process per op;
 * ensure of N key pairs (EC P-256) with kms_keypair as a loop task and as one bulk task
   (``pairs:``), created and again (idempotent);
 * N RSA-3072 pairs created by one bulk task next to the server's raw key generation of N
@@ -31,6 +33,7 @@ from __future__ import absolute_import, division, print_function
 
 import argparse
 import datetime
+import http.client
 import json
 import os
 import platform
@@ -205,11 +208,16 @@ class Latency:
         self.url, self.object_id, self.count = url, object_id, count
         self.server = server
         self.session = requests.Session()
-        self.session.trust_env = False  # the floor: no per-request reading of the environment
+        self.session.trust_env = False  # no per-request reading of the environment
         self.session.headers.update({"Content-Type": "application/json", "Accept": "application/json"})
+        target = urllib.parse.urlsplit(url)
+        self.connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
         self.body = json.dumps(ttlv.encode(ops.get_attributes(object_id).payload), separators=(",", ":")).encode("utf-8")
         self.client = KmsClient(KmsTransport(url, timeout=60, retries=1))
-        self.raw = figures.new("raw", "GetAttributes: raw HTTP floor (prebuilt JSON, kept-alive session)", "ms/op", 1000, 2)
+        self.raw = figures.new("raw", "GetAttributes: raw HTTP floor (prebuilt JSON, kept-alive http.client connection)",
+                               "ms/op", 1000, 2)
+        self.raw_requests = figures.new("raw_requests", "GetAttributes: the same on a kept-alive requests session",
+                                        "ms/op", 1000, 2)
         self.kms = figures.new("client", "GetAttributes: KmsClient.call", "ms/op", 1000, 2)
         self.ckms = figures.new("ckms", "GetAttributes: one `ckms` process per op", "ms/op", 1000, 1)
         self.ckms_command = None
@@ -221,19 +229,35 @@ class Latency:
                                  os.path.join(server.folder, "ckms.toml"), "attributes", "get", "-i", object_id]
         for _warm_up in range(3):
             self._raw_once()
+            self._raw_requests_once()
             self.client.call(ops.get_attributes(object_id))
 
     def _raw_once(self):
-        answer = self.session.post(self.url + KMIP_PATH, data=self.body, timeout=60)
-        content = answer.content
-        if answer.status_code != 200 or b"UniqueIdentifier" not in content:
-            raise RuntimeError("raw GetAttributes answered %d: %r" % (answer.status_code, content[:200]))
+        self.connection.request("POST", KMIP_PATH, body=self.body,
+                                headers={"Content-Type": "application/json", "Accept": "application/json"})
+        answer = self.connection.getresponse()
+        self._check(answer.status, answer.read())
 
-    def raw_round(self):
+    def _raw_requests_once(self):
+        answer = self.session.post(self.url + KMIP_PATH, data=self.body, timeout=60)
+        self._check(answer.status_code, answer.content)
+
+    @staticmethod
+    def _check(status, content):
+        if status != 200 or b"UniqueIdentifier" not in content:
+            raise RuntimeError("raw GetAttributes answered %d: %r" % (status, content[:200]))
+
+    def _repeat(self, once):
         start = time.perf_counter()
         for _op in range(self.count):
-            self._raw_once()
+            once()
         return (time.perf_counter() - start) / self.count
+
+    def raw_round(self):
+        return self._repeat(self._raw_once)
+
+    def raw_requests_round(self):
+        return self._repeat(self._raw_requests_once)
 
     def client_round(self):
         operations = [ops.get_attributes(self.object_id) for _op in range(self.count)]  # built outside the timing
@@ -251,7 +275,7 @@ class Latency:
         return (time.perf_counter() - start) / self.count
 
     def round(self, index):
-        variants = [(self.raw, self.raw_round), (self.kms, self.client_round)]
+        variants = [(self.raw, self.raw_round), (self.kms, self.client_round), (self.raw_requests, self.raw_requests_round)]
         if self.ckms_command:
             variants.append((self.ckms, self.ckms_round))
         shift = index % len(variants)
@@ -588,6 +612,7 @@ def extra_ratios(figures, items):
     for label, top, bottom in (("kms_keypair created, %d-item loop / one bulk task" % items, "kp_loop_create", "kp_bulk_create"),
                                ("leaf certificates, %d-item loop / one bulk task" % items, "cert_loop", "cert_bulk"),
                                ("ckms process per op / KmsClient.call", "ckms", "client"),
+                               ("KmsClient.call / raw floor on a requests session", "client", "raw_requests"),
                                ("audit records/s, grouped / one by one", "audit_grouped", "audit_single"),
                                ("batched call through the audited client / plain", "batch_audited", "batch_rt")):
         value = ratio(figures, top, bottom)
