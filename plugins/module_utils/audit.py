@@ -70,6 +70,7 @@ import errno
 import fcntl
 import functools
 import math
+import operator
 import os
 import pwd
 import re
@@ -97,6 +98,9 @@ _CAMEL_CASE = re.compile(r"([a-z0-9])([A-Z])")
 _SEPARATORS = re.compile(r"[^a-z0-9]+")
 _REFERENCE_NAME = re.compile(r"_(?:id|ids|uid|uuid|identifier|link|links|fingerprint)$")
 _PEM_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
+# A record's values in column order, and the column of ``details`` (stored as its JSON).
+_RECORD_VALUES = operator.itemgetter(*RECORD_FIELDS)
+_DETAILS_AT = RECORD_FIELDS.index("details")
 
 
 class AuditMirrorError(AuditError):
@@ -164,8 +168,11 @@ class AuditTrail(AuditReader):
         self.context.update(context or {})
         self._schema_ready = False
         self._group = None  # the contents buffered by grouped(), while it is open
-        # Scrubbed once: every record of the run carries the same context.
-        self._recorded_context = scrub(self.context)
+        # Every field of a record in column order, with the context scrubbed once: every
+        # record of the run carries the same.
+        self._record_template = dict.fromkeys(RECORD_FIELDS)
+        self._record_template.update(scrub(self.context), operation_id=self.operation_id)
+        self._recorded_urls = {}
 
     def close(self):
         super(AuditTrail, self).close()
@@ -219,7 +226,8 @@ class AuditTrail(AuditReader):
         return _Group(self)
 
     def _content(self, operation, entity_type, entity_id, status, details=None, kms_url=None):
-        """A record's own fields, checked and scrubbed (no id, timestamp or hashes yet)."""
+        """A record's fields, checked and scrubbed, in column order (id, timestamp and hashes
+        are None until it is written)."""
         if not operation or not isinstance(operation, str):
             raise AuditError("cannot record an operation without a name, got %r" % (operation,))
         if status not in STATUSES:
@@ -231,11 +239,20 @@ class AuditTrail(AuditReader):
         if status != "success":
             details.setdefault("reason", None)
             details.setdefault("message", None)
-        url = kms_url or self.context["kms_url"]
-        own = scrub(dict(operation=operation, entity_type=entity_type, status=status, details=details,
-                         entity_id=None if entity_id is None else str(entity_id),
-                         kms_url=safe_url(url) if url else None))
-        return dict(self._recorded_context, operation_id=self.operation_id, **own)
+        # The values scrubbed one by one: none of these field names names a secret.
+        return dict(self._record_template, operation=scrub(operation),
+                    entity_type=scrub(entity_type), status=status, details=scrub(details),
+                    entity_id=None if entity_id is None else scrub(str(entity_id)),
+                    kms_url=self._recorded_url(kms_url or self.context["kms_url"]))
+
+    def _recorded_url(self, url):
+        """``url`` as recorded (safe_url, scrubbed), worked out once per URL: every record
+        of a batch names the same node."""
+        if not isinstance(url, str):  # None, or something odd a caller passed
+            return scrub(url) if url else None
+        if url not in self._recorded_urls:
+            self._recorded_urls[url] = scrub(safe_url(url)) if url else None
+        return self._recorded_urls[url]
 
     def _write(self, contents):
         """Chain, insert and commit ``contents`` in one transaction, then mirror them."""
@@ -276,8 +293,9 @@ class AuditTrail(AuditReader):
             record = dict(content, record_id=last[0] + 1 if last else 1, timestamp=timestamp,
                           prev_hash=last[1] if last else GENESIS_HASH)
             record["hash"], details, line = hashed_record(record)
-            records.append({field: record[field] for field in RECORD_FIELDS})
-            rows.append([details if field == "details" else record[field] for field in RECORD_FIELDS])
+            records.append(record)
+            values = _RECORD_VALUES(record)
+            rows.append(values[:_DETAILS_AT] + (details,) + values[_DETAILS_AT + 1:])
             lines.append(line)
             last = (record["record_id"], record["hash"])
         connection.executemany("INSERT INTO audit_records (%s) VALUES (%s)" % (

@@ -72,38 +72,41 @@ def record_hash(record):
     return hashlib.sha256(canonical_json(content).encode("ascii")).hexdigest()
 
 
-def _member(key, value):
-    """``"key":value`` as canonical_json writes it inside an object: the scalars of a record
-    written directly (the encoder's machinery per field was most of a batch's audit cost),
-    anything else by the encoder."""
+def _canonical_value(value):
+    """``value`` as canonical_json writes it: the scalars of a record written directly (the
+    encoder's machinery per field was most of a batch's audit cost), anything else by the
+    encoder."""
     if isinstance(value, str):
-        text = encode_basestring_ascii(value)
-    elif value is None:
-        text = "null"
-    elif isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, int):
-        text = int.__repr__(value)
-    else:
-        text = _CANONICAL.encode(value)
-    return encode_basestring_ascii(key) + ":" + text
+        return encode_basestring_ascii(value)
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return int.__repr__(value)
+    return _CANONICAL.encode(value)
+
+
+# The fields a record is hashed over, in canonical (sorted) order, each with its '"name":',
+# and where the hash goes among them in the record's line.
+_HASHED_FIELDS = tuple((field, encode_basestring_ascii(field) + ":") for field in sorted(RECORD_FIELDS)
+                       if field != "hash")
+_HASH_AT = sum(1 for field, dummy in _HASHED_FIELDS if field < "hash")
 
 
 def hashed_record(record):
-    """(hash, details as stored, the mirror line) of ``record`` (without its ``hash``): what
-    record_hash, canonical_json(details) and canonical_json(record with hash) give, with every
-    field encoded once. Keys sort, so the line is the hashed text with the hash member put
-    in its sorted place."""
+    """(hash, details as stored, the mirror line) of ``record`` (every field of RECORD_FIELDS
+    but ``hash``): what record_hash, canonical_json(details) and canonical_json(record with
+    hash) give, with every field encoded once. Keys sort, so the line is the hashed text with
+    the hash member put in its sorted place."""
     details = canonical_json(record["details"])
     members = []
-    at_hash = None
-    for key in sorted(record):
-        if at_hash is None and key > "hash":
-            at_hash = len(members)
-        members.append('"details":' + details if key == "details" else _member(key, record[key]))
-    at_hash = len(members) if at_hash is None else at_hash
+    for field, prefix in _HASHED_FIELDS:
+        value = record[field]
+        members.append(prefix + (encode_basestring_ascii(value) if type(value) is str  # pylint: disable=unidiomatic-typecheck
+                                 else details if field == "details" else _canonical_value(value)))
     digest = hashlib.sha256(("{" + ",".join(members) + "}").encode("ascii")).hexdigest()
-    members.insert(at_hash, '"hash":"%s"' % digest)
+    members.insert(_HASH_AT, '"hash":"%s"' % digest)
     return digest, details, "{" + ",".join(members) + "}"
 
 

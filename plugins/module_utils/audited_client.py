@@ -26,6 +26,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import functools
 import re
 
 from ansible_collections.pkimanager.kms.plugins.module_utils.audit import AuditError, AuditMirrorError
@@ -37,6 +38,7 @@ MAX_LISTED_RESULTS = 50
 READ_OPERATIONS = frozenset(("Check", "Export", "Get", "GetAttributeList", "GetAttributes", "Locate", "Query"))
 
 
+@functools.lru_cache(maxsize=64)
 def audit_operation_name(kmip_name):
     """``CreateKeyPair`` -> ``kms.create_key_pair``: the audit trail's operation names."""
     return "kms." + re.sub(r"(?<!^)(?=[A-Z])", "_", kmip_name).lower()
@@ -90,7 +92,7 @@ class AuditRecorder:
     def __call__(self, operation, value, error):
         status = audit_status(operation, error)
         if error is None:
-            details = {"result": audit_summary(value)}
+            details = {"result": audit_summary(value if operation.audited is None else operation.audited(value))}
             if operation.settled:
                 details["settled"] = operation.settled
         else:

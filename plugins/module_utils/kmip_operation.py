@@ -28,12 +28,17 @@ class Operation:
     Object_Already_Exists, and ``achieved`` then checks that the object is the one this
     request asked for. ``settled_result`` turns those attributes into what ``parse`` would
     have returned (by default the object id).
+
+    ``audited`` picks what of the result the audit record keeps, when not all of it
+    (``audited_client.audit_summary`` of the whole result, the default, is for results of a
+    few ids).
     """
 
-    __slots__ = ("name", "payload", "parse", "object_id", "entity_type", "achieved", "settled", "settled_result")
+    __slots__ = ("name", "payload", "parse", "object_id", "entity_type", "achieved", "settled", "settled_result",
+                 "audited")
 
     def __init__(self, name, children, parse, object_id=None, entity_type="object", achieved=None,
-                 settled_result=None):
+                 settled_result=None, audited=None):
         self.name = name
         self.payload = ttlv.structure(name, children)
         self.parse = parse
@@ -42,6 +47,7 @@ class Operation:
         self.achieved = achieved
         self.settled = None
         self.settled_result = settled_result or (lambda attributes: object_id)
+        self.audited = audited
 
     def __repr__(self):
         return "Operation(%s, object_id=%r)" % (self.name, self.object_id)

@@ -230,7 +230,14 @@ def get_attributes(object_id):
     def parse(payload):
         return parse_attributes(payload.require("Attributes", types=ttlv.STRUCTURE))
     refs = [ttlv.enumeration("AttributeReference", name) for name in ATTRIBUTE_REFERENCES]
-    return Operation("GetAttributes", [_uid(_check_id(object_id))] + refs, parse, object_id)
+    return Operation("GetAttributes", [_uid(_check_id(object_id))] + refs, parse, object_id,
+                     audited=_attributes_finding)
+
+
+def _attributes_finding(attributes):
+    """What the audit record of a GetAttributes keeps: the object's type, state and links,
+    not every attribute (a bulk task reads hundreds of objects on every run)."""
+    return {key: attributes.get(key) for key in ("object_type", "state", "links")}
 
 
 def locate(object_type=None, tags=(), state=None, maximum_items=None, unique_identifier=None):

@@ -218,6 +218,23 @@ def test_canonical_form_and_known_hash():
     assert record_hash(dict(FIXED_RECORD, hash="anything")) == FIXED_HASH
 
 
+@pytest.mark.parametrize("changes", [
+    {},
+    {"entity_id": "caf\u00e9 \u2603 \"quoted\" \\ \n", "task": "t\u00e2che", "playbook": "site.yml"},
+    {"entity_id": None, "entity_type": None, "kms_url": None, "record_id": 2 ** 40},
+    {"details": {"b": [1, 2.5, None, True], "a": {"z": "\u00e9", "y": False}}, "status": "failure"},
+    {"user": type("Text", (str,), {})("a str subclass"), "record_id": True},
+])
+def test_hashed_record_writes_what_the_canonical_encoder_writes(changes):
+    """The writer's shortcut (audit_reader.hashed_record) against the plain definition: the
+    hash of canonical_json, the details as canonical_json, the line as canonical_json."""
+    record = dict(FIXED_RECORD, **changes)
+    digest, details, line = audit_reader.hashed_record(record)
+    assert digest == record_hash(record)
+    assert details == canonical_json(record["details"])
+    assert line == canonical_json(dict(record, hash=digest))
+
+
 def test_hash_ignores_key_order_and_sees_every_field():
     reordered = dict(reversed(list(FIXED_RECORD.items())))
     assert record_hash(reordered) == FIXED_HASH

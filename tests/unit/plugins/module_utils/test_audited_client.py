@@ -7,6 +7,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import datetime
 import sqlite3
 
 import pytest
@@ -42,6 +43,16 @@ def test_summary_keeps_ids_and_drops_key_material():
     assert summary["certificate_id"] == "c" and summary["links"] == {"PublicKeyLink": "p"}
     assert "pem" not in summary and "der" not in summary and "raw" not in summary
     assert len(summary["ids"]) == MAX_LISTED_RESULTS
+
+
+def test_a_read_record_keeps_the_finding_not_every_attribute(tmp_path):
+    trail = AuditTrail(str(tmp_path / "a.db"))
+    attributes = {"object_type": "PrivateKey", "state": "Active", "links": {"PublicKeyLink": "pair_pk"},
+                  "algorithm": "ECDSA", "length": 256, "tags": ["web"], "vendor": {"x": "y"},
+                  "activation_date": datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)}
+    AuditRecorder(trail, URL)(ops.get_attributes("pair"), attributes, None)
+    assert trail.query()[0]["details"] == {"result": {"object_type": "PrivateKey", "state": "Active",
+                                                      "links": {"PublicKeyLink": "pair_pk"}}}
 
 
 def test_success_and_failure_records(tmp_path):
