@@ -67,13 +67,10 @@ class KmsClient:
             answer = self.transport.post_kmip(ttlv.encode(operation.payload), operation.name, operation.object_id)
             value = self._parse(operation, self._decode(operation, answer))
         except KmsError as error:
-            attributes = self._done_by_earlier_attempt(operation, error)
-            if attributes is _NOT_DONE:
+            value = self._settled(operation, error)
+            if value is _NOT_DONE:
                 self._notify(operation, None, error)
                 raise
-            value = operation.settled_result(attributes)
-            operation.settled = ("%s after %d attempts: %s" % (error.reason, error.attempts, "an earlier attempt "
-                                 "whose answer was lost did it (GetAttributes confirms)"))
         self._notify(operation, value, None)
         return value
 
@@ -81,7 +78,9 @@ class KmsClient:
         """Run several operations in one RequestMessage; one BatchResult per operation.
 
         The server processes the items in order and answers each with its own status,
-        so a failing item does not hide the others' results.
+        so a failing item does not hide the others' results. When the batch had to be sent
+        again, an item refused because the lost first attempt already did it is settled as
+        ``call`` settles an operation.
         """
         operations = list(operations)
         if not operations:
@@ -105,6 +104,7 @@ class KmsClient:
         names = ", ".join(sorted(set(op.name for op in operations)))
         try:
             answer = self.transport.post_kmip(ttlv.encode(message), "batch of %d (%s)" % (len(operations), names))
+            attempts = self.transport.last_attempts
             response = self._decode_named("batch", None, answer)
             items = self._batch_items(response, len(operations))
         except KmsError as error:
@@ -120,19 +120,31 @@ class KmsClient:
                                    reason="Invalid_Response", operation=op.name, object_id=op.object_id)
                 if item.get("ResultStatus") != "Success":
                     message = item.get("ResultMessage") or "operation failed"
-                    raise KmsError(message, status=200, operation=op.name, object_id=op.object_id,
+                    raise KmsError(message, status=200, operation=op.name, object_id=op.object_id, attempts=attempts,
                                    reason=batch_item_reason(_reason_name(item.get("ResultReason")), message))
                 value = self._parse(op, item.require("ResponsePayload"))
             except Exception as exc:  # a KmsError, or an answer of an unexpected shape
                 error = exc if isinstance(exc, KmsError) else _invalid(op, exc)
-                self._notify(op, None, error)
-                results.append(BatchResult(op, error=error))
-                continue
+                value = self._settled(op, error)
+                if value is _NOT_DONE:
+                    self._notify(op, None, error)
+                    results.append(BatchResult(op, error=error))
+                    continue
             self._notify(op, value, None)
             results.append(BatchResult(op, value=value))
         return results
 
     # -- internals ---------------------------------------------------------------------
+
+    def _settled(self, operation, error):
+        """What ``operation`` returns when ``error`` only says that an earlier attempt whose
+        answer was lost did it (``operation.settled`` then says so); ``_NOT_DONE`` otherwise."""
+        attributes = self._done_by_earlier_attempt(operation, error)
+        if attributes is _NOT_DONE:
+            return _NOT_DONE
+        operation.settled = ("%s after %d attempts: %s" % (error.reason, error.attempts, "an earlier attempt "
+                             "whose answer was lost did it (GetAttributes confirms)"))
+        return operation.settled_result(attributes)
 
     def _done_by_earlier_attempt(self, operation, error):
         """The object's attributes (None when it is gone) when ``error``, the server's definite

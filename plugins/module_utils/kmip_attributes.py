@@ -75,9 +75,16 @@ def parse_attributes(attributes):
     and ``exportable`` (see :func:`key_specs.describe`).
     Every field has the type modules rely on, or the answer is refused (TTLVError).
     """
+    # Each attribute by its tag, read in one pass: the first of a repeated one, as get finds it.
+    by_tag = {child.tag: child for child in reversed(attributes.children())}
+
+    def attribute(tag):
+        node = by_tag.get(tag)
+        return None if node is None else node.value
+
     def field(tag, types):
-        return _typed(attributes.get(tag), types, tag)
-    parameters = attributes.find("CryptographicDomainParameters")
+        return _typed(attribute(tag), types, tag)
+    parameters = by_tag.get("CryptographicDomainParameters")
     curve = parameters.find("RecommendedCurve") if parameters is not None else None
     result = {
         "object_type": field("ObjectType", str),
@@ -86,8 +93,8 @@ def parse_attributes(attributes):
         "length": field("CryptographicLength", int),
         "recommended_curve": _typed(curve.value if curve is not None else None, str,
                                     "CryptographicDomainParameters/RecommendedCurve"),
-        "sensitive": _flag(attributes.get("Sensitive"), "Sensitive"),
-        "extractable": _flag(attributes.get("Extractable"), "Extractable"),
+        "sensitive": _flag(attribute("Sensitive"), "Sensitive"),
+        "extractable": _flag(attribute("Extractable"), "Extractable"),
         "activation_date": field("ActivationDate", datetime.datetime),
         "deactivation_date": field("DeactivationDate", datetime.datetime),
         "initial_date": field("InitialDate", datetime.datetime),

@@ -132,6 +132,11 @@ class KmsTransport:
         if api_key:
             self._headers["Authorization"] = "Bearer %s" % api_key
 
+    @property
+    def last_attempts(self):
+        """How many attempts the last request took (1 when it was sent once)."""
+        return len(self._attempts)
+
     @classmethod
     def from_params(cls, params):
         """A transport configured from the shared connection options (options.ConnectionOptions)."""
@@ -398,7 +403,9 @@ class KmsTransport:
             problem = "a body that is not JSON: %s" % (
                 _excerpt(self._redact(self._text(response, content))) or "(empty)")
         else:
-            if _nesting_exceeds(answer, MAX_JSON_DEPTH):
+            # Each level opens with a byte [ or { (in every encoding json reads): a body with no
+            # more of them than the limit, as most answers, is not walked.
+            if content.count(b"[") + content.count(b"{") > MAX_JSON_DEPTH and _nesting_exceeds(answer, MAX_JSON_DEPTH):
                 problem = "JSON nested more than %d levels deep" % MAX_JSON_DEPTH
             elif not expect_object or isinstance(answer, dict):
                 return answer
@@ -567,13 +574,11 @@ def _password(url):
 
 def _nesting_exceeds(document, limit):
     """Whether JSON ``document`` nests lists and objects more than ``limit`` levels deep
-    (walked without recursion)."""
-    pending = [(document, 1)] if isinstance(document, (dict, list)) else []
-    while pending:
-        value, depth = pending.pop()
-        if depth > limit:
-            return True
-        # Only the containers are queued: most values of an answer are scalars.
-        pending.extend((item, depth + 1) for item in (value.values() if isinstance(value, dict) else value)
-                       if isinstance(item, (dict, list)))
-    return False
+    (walked a level at a time, without recursion)."""
+    level, depth = [document] if isinstance(document, (dict, list)) else [], 1
+    while level and depth <= limit:
+        # Only the containers go to the next level: most values of an answer are scalars.
+        level = [item for value in level for item in (value.values() if isinstance(value, dict) else value)
+                 if isinstance(item, (dict, list))]
+        depth += 1
+    return bool(level)

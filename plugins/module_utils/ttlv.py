@@ -111,7 +111,7 @@ class TTLV:
         node = self.path(*tags)
         if node is None:
             return kwargs.get("default")
-        return _of_type(node, (self.tag,) + tags, kwargs.get("types")).value
+        return _of_type(node, kwargs.get("types"), self.tag, tags).value
 
     def require(self, *tags, **kwargs):
         """The node at a path of tags; TTLVError naming the missing step otherwise
@@ -122,7 +122,7 @@ class TTLV:
             if child is None:
                 raise TTLVError("%s has no %s" % (tag_path((self.tag,) + tags[:depth]), tag_label(tag)))
             node = child
-        return _of_type(node, (self.tag,) + tags, kwargs.get("types"))
+        return _of_type(node, kwargs.get("types"), self.tag, tags)
 
     # -- JSON ---------------------------------------------------------------------------
 
@@ -133,36 +133,47 @@ class TTLV:
         return {"tag": self.tag, "type": self.type, "value": ENCODERS[self.type](self.value)}
 
     @classmethod
-    def from_json(cls, data, _where=()):
+    def from_json(cls, data):
         """Decode a node from its JSON form (parsed JSON: dicts and lists)."""
-        if not isinstance(data, dict):
-            raise TTLVError("%sa TTLV node must be a JSON object, got %s" % (_at(_where), type(data).__name__))
-        tag = data.get("tag")
-        if not isinstance(tag, str) or not tag:
-            raise TTLVError("%sa TTLV node needs a non-empty string 'tag'" % _at(_where))
-        where = _where + (tag,)
-        if len(where) > MAX_DEPTH:
-            raise TTLVError("%s: Structures nested more than %d deep" % (tag_path(where), MAX_DEPTH))
-        if "value" not in data:
-            raise TTLVError("%s: a TTLV node needs a 'value'" % tag_path(where))
-        if not _NODE_KEYS.issuperset(data):
-            unknown = sorted(tag_label(key) if isinstance(key, str) and key else show_value(key)
-                             for key in data if key not in _NODE_KEYS)
-            raise TTLVError("%s: unexpected keys %s%s" % (tag_path(where), ", ".join(unknown[:5]),
-                                                          ", ..." if len(unknown) > 5 else ""))
-        type_ = data.get("type", STRUCTURE)
-        raw = data["value"]
-        if type_ == STRUCTURE:
-            if not isinstance(raw, list):
-                raise TTLVError("%s: a Structure's value must be an array" % tag_path(where))
-            return cls(tag, STRUCTURE, [cls.from_json(item, where) for item in raw])
+        return _from_json(cls, data, ())
+
+
+def _from_json(cls, data, parents):
+    """The node of JSON ``data`` found in the Structures tagged ``parents`` (the path that
+    messages name, and the depth). DECODERS make only values that check_value accepts, so
+    the nodes are made without the constructor, which would check them again."""
+    if not isinstance(data, dict):
+        raise TTLVError("%sa TTLV node must be a JSON object, got %s" % (_at(parents), type(data).__name__))
+    tag = data.get("tag")
+    if not isinstance(tag, str) or not tag:
+        raise TTLVError("%sa TTLV node needs a non-empty string 'tag'" % _at(parents))
+    if len(parents) >= MAX_DEPTH:
+        raise TTLVError("%s: Structures nested more than %d deep" % (tag_path(parents + (tag,)), MAX_DEPTH))
+    if "value" not in data:
+        raise TTLVError("%s: a TTLV node needs a 'value'" % tag_path(parents + (tag,)))
+    if len(data) > 2 and (len(data) > 3 or "type" not in data):  # a key besides tag, value and type
+        unknown = sorted(tag_label(key) if isinstance(key, str) and key else show_value(key)
+                         for key in data if key not in _NODE_KEYS)
+        raise TTLVError("%s: unexpected keys %s%s" % (tag_path(parents + (tag,)), ", ".join(unknown[:5]),
+                                                      ", ..." if len(unknown) > 5 else ""))
+    type_ = data.get("type", STRUCTURE)
+    raw = data["value"]
+    if type_ == STRUCTURE:
+        if not isinstance(raw, list):
+            raise TTLVError("%s: a Structure's value must be an array" % tag_path(parents + (tag,)))
+        where = parents + (tag,)
+        type_, value = STRUCTURE, [_from_json(cls, item, where) for item in raw]
+    else:
         decoder = DECODERS.get(type_) if isinstance(type_, str) else None
         if decoder is None:
-            raise TTLVError("%s: unknown TTLV type %s" % (tag_path(where), show_value(type_)))
+            raise TTLVError("%s: unknown TTLV type %s" % (tag_path(parents + (tag,)), show_value(type_)))
         try:
-            return cls(tag, type_, decoder(raw))
+            value = decoder(raw)
         except (TTLVError, ValueError, TypeError, OverflowError) as exc:
-            raise TTLVError("%s: invalid %s %s: %s" % (tag_path(where), type_, show_value(raw), exc))
+            raise TTLVError("%s: invalid %s %s: %s" % (tag_path(parents + (tag,)), type_, show_value(raw), exc))
+    node = object.__new__(cls)
+    node.tag, node.type, node.value = tag, type_, value
+    return node
 
 
 def _children(value):
@@ -176,12 +187,15 @@ def _at(where):
     return "%s: " % tag_path(where) if where else ""
 
 
-def _of_type(node, where, types):
-    """``node`` when ``types`` is None or names its type (one type or a tuple of them)."""
-    types = (types,) if isinstance(types, str) else types
-    if types is None or node.type in types:
+def _of_type(node, types, root, tags):
+    """``node``, found at the path of ``tags`` from the node tagged ``root``, when ``types`` is
+    None or names its type (one type or a tuple of them)."""
+    if types is None:
         return node
-    raise TTLVError("%s is a %s, expected a %s" % (tag_path(where), node.type, " or ".join(types)))
+    types = (types,) if isinstance(types, str) else types
+    if node.type in types:
+        return node
+    raise TTLVError("%s is a %s, expected a %s" % (tag_path((root,) + tags), node.type, " or ".join(types)))
 
 
 # -- constructors: read as the KMIP spec does -----------------------------------------
@@ -222,7 +236,7 @@ def vector_items(node, tag, types=None):
     if len(found) == 1 and found[0].type == STRUCTURE and all(child.tag == tag for child in found[0].value):
         if found[0].value or (expected is not None and STRUCTURE not in expected):
             found = found[0].value
-    return [_of_type(item, (node.tag, tag), expected) for item in found]
+    return [_of_type(item, expected, node.tag, (tag,)) for item in found]
 
 
 def decode(data):

@@ -146,7 +146,7 @@ def _encode_big_integer(value):
 
 
 def _encode_enumeration(value):
-    return "0x%08X" % value if _is_int(value) else value
+    return value if isinstance(value, str) else "0x%08X" % value
 
 
 def _encode_date_time(value):
@@ -202,9 +202,9 @@ def _decode_number_or_hex(raw):
 
 def _decode_enumeration(raw):
     if _is_int(raw):
-        return raw
+        return check_value(ENUMERATION, raw)
     if isinstance(raw, str) and raw[:2] in ("0x", "0X"):
-        return int(_hex_digits(raw), 16)
+        return check_value(ENUMERATION, int(_hex_digits(raw), 16))
     if isinstance(raw, str) and raw:
         return raw
     raise TTLVError("expected a variant name, an integer or a '0x' hex string")
@@ -235,13 +235,13 @@ def _decode_date_time(raw):
     if not match:
         raise TTLVError("expected an RFC 3339 date-time such as 2024-01-01T00:00:00Z")
     year, month, day, hour, minute, second, fraction, zulu, sign, off_h, off_m = match.groups()
-    offset = datetime.timedelta(0)
+    zone = _UTC
     if sign:
         offset = datetime.timedelta(hours=int(off_h), minutes=int(off_m))
-        offset = -offset if sign == "-" else offset
-    micro = int((fraction or "0")[:6].ljust(6, "0"))
+        zone = datetime.timezone(-offset if sign == "-" else offset)
+    micro = int(fraction[:6].ljust(6, "0")) if fraction else 0
     value = datetime.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
-                              micro, tzinfo=datetime.timezone(offset))
+                              micro, tzinfo=zone)
     return value.astimezone(_UTC)
 
 
@@ -251,15 +251,26 @@ def _decode_unsigned(raw):
     raise TTLVError("expected a JSON integer")
 
 
+def _checked(type_, decoder):
+    """``decoder`` followed by check_value, for a decoder that can make a value the type does
+    not hold (a JSON number of any size, say)."""
+    def decode(raw):
+        return check_value(type_, decoder(raw))
+    return decode
+
+
+# Each decoder returns only values that check_value accepts unchanged for its type, which
+# TTLV.from_json relies on to make nodes without checking them again: those not _checked
+# make no others (test_codec_properties.py checks every one).
 DECODERS = {
-    INTEGER: _decode_number_or_hex,
-    LONG_INTEGER: _decode_number_or_hex,
+    INTEGER: _checked(INTEGER, _decode_number_or_hex),
+    LONG_INTEGER: _checked(LONG_INTEGER, _decode_number_or_hex),
     BIG_INTEGER: _signed_from_hex,
     ENUMERATION: _decode_enumeration,
     BOOLEAN: _decode_boolean,
     TEXT_STRING: _decode_text,
     BYTE_STRING: _decode_bytes,
     DATE_TIME: _decode_date_time,
-    INTERVAL: _decode_unsigned,
-    DATE_TIME_EXTENDED: _signed_from_hex,
+    INTERVAL: _checked(INTERVAL, _decode_unsigned),
+    DATE_TIME_EXTENDED: _checked(DATE_TIME_EXTENDED, _signed_from_hex),
 }

@@ -1,9 +1,10 @@
 """A forwarding proxy on 127.0.0.1 in front of the real KMS that loses answers on purpose.
 
 It sends every request on to the server and, for the first request of each KMIP operation
-named in ``lose``, holds the server's answer back longer than the client waits: the
-server has done the work, the client sees a timeout. That is the failure the transport's
-retries must survive without reporting a lifecycle operation as failed.
+named in ``lose`` (a batch by its items' operations, see ``_operation``), holds the
+server's answer back longer than the client waits: the server has done the work, the
+client sees a timeout. That is the failure the transport's retries must survive without
+reporting a lifecycle operation as failed.
 
 Two more faults, each for the first answer of an operation: ``after`` runs a callable once
 the server has answered and before the client gets the answer (to change the world in
@@ -73,9 +74,16 @@ class LossyProxy:
 
     @staticmethod
     def _operation(body):
+        """The KMIP operation of a request; a batch is ``RequestMessage:`` and the operations
+        of its items (``RequestMessage:CreateKeyPair``, ``RequestMessage:Activate+Revoke``)."""
         try:
-            return json.loads(body.decode("utf-8")).get("tag") if body else None
-        except (ValueError, AttributeError):
+            message = json.loads(body.decode("utf-8")) if body else {}
+            if message.get("tag") != "RequestMessage":
+                return message.get("tag")
+            return "RequestMessage:" + "+".join(sorted(set(
+                field["value"] for item in message["value"] if item["tag"] == "BatchItem"
+                for field in item["value"] if field["tag"] == "Operation")))
+        except (ValueError, AttributeError, KeyError, TypeError):
             return None
 
     def _fault(self, operation, payload):

@@ -167,6 +167,49 @@ def test_module_create_survives_a_lost_answer(env, client, proxy_for):
     assert creates[0]["details"]["result"]["public_key_id"] == result["public_key_id"]
 
 
+def test_a_lost_batched_create_answer_is_settled_item_by_item(client, proxy_for):
+    """A batch of creates whose answer is lost: the retried batch is refused item by item with
+    Object_Already_Exists, and each item is settled as a single create is -- the pairs this
+    batch described count as created; another run's pair of the same name stays an error."""
+    ours, theirs = ["lost-batch-%s" % uuid.uuid4().hex[:8] for dummy in range(2)], "lost-batch-theirs-%s" % (
+        uuid.uuid4().hex[:8])
+    client.call(ops.create_key_pair(3072, private_key_id=theirs))
+    operations = [ops.create_key_pair(2048, private_key_id=name, tags=["lost"]) for name in ours + [theirs]]
+    proxy, seen = proxy_for("RequestMessage:CreateKeyPair"), []
+
+    results = _lossy_client(proxy, seen).batch(operations)
+    assert proxy.lost == ["RequestMessage:CreateKeyPair"]
+    assert proxy.forwarded == ["RequestMessage:CreateKeyPair"] * 2 + ["GetAttributes"] * 3
+    for name, result in zip(ours, results):
+        attributes = client.call(ops.get_attributes(name))
+        assert result.ok and result.value == {"private_key_id": name,
+                                              "public_key_id": attributes["links"]["PublicKeyLink"]}
+        assert result.operation.settled.startswith("Object_Already_Exists after 2 attempts")
+        assert attributes["tags"] == ["lost"] and exists(client, result.value["public_key_id"])
+    refused = results[2]
+    assert not refused.ok and refused.error.reason == "Object_Already_Exists" and refused.error.retried
+    assert refused.operation.settled is None
+    assert [(op, object_id, error is None) for op, object_id, error in seen if op == "CreateKeyPair"] == [
+        ("CreateKeyPair", ours[0], True), ("CreateKeyPair", ours[1], True), ("CreateKeyPair", theirs, False)]
+
+
+def test_module_bulk_create_survives_a_lost_answer(env, client, proxy_for):
+    """kms_keypair with ``pairs:`` whose batched CreateKeyPair answer is lost: every item
+    says created, as one task per pair would, and each create is audited as a settled success."""
+    names = ["lost-bulk-%s" % uuid.uuid4().hex[:8] for dummy in range(3)]
+    proxy = proxy_for("RequestMessage:CreateKeyPair")
+    run = play(dict(env, KMS_URL=proxy.url), {"name": "bulk", "pkimanager.kms.kms_keypair": {
+        "pairs": [{"name": name} for name in names], "size": 2048, "timeout": TIMEOUT}})
+    result = run.result("bulk")
+    assert result["_status"] == "ok" and result["changed"], run.output[-3000:]
+    assert proxy.lost == ["RequestMessage:CreateKeyPair"]
+    assert [(r["name"], r["changes"], r["state"]) for r in result["results"]] == [
+        (name, ["created"], "Active") for name in names]
+    creates = records(env, operation="kms.create_key_pair")
+    assert sorted((r["entity_id"], r["status"]) for r in creates) == [(name, "success") for name in sorted(names)]
+    assert all("Object_Already_Exists after 2 attempts" in r["details"]["settled"] for r in creates)
+
+
 @pytest.mark.parametrize("provider", ["selfsigned", "kms_ca"])
 def test_module_certify_survives_a_lost_answer(env, client, proxy_for, provider):
     """kms_certificate whose Certify answer is lost. Cosmian 5.28 re-issues a certificate under an

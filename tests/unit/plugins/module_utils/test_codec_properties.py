@@ -12,6 +12,8 @@ each type round-trips at its bounds    one type at a time, its whole value range
 BigInteger is padded two's complement  integers of up to 2048 bits
 constructors refuse or round-trip      any Python value for any type: TTLVError or a
                                        node that round-trips
+decoders make what constructors keep   each type's decoder given any JSON value: what it
+                                       returns passes check_value unchanged
 decode raises only TTLVError           arbitrary JSON; TTLV-shaped objects with wrong
                                        types and values; valid messages with one node
                                        broken; Structures nested thousands deep. The
@@ -249,6 +251,21 @@ def test_deep_nesting_raises_a_ttlv_error_not_a_recursion_error(depth, shape):
     node = decodes_or_refuses({"tag": "Top", "value": [data]})
     if shape == "structure":
         assert (node is not None) == (depth + 2 <= ttlv.MAX_DEPTH)
+
+
+@pytest.mark.parametrize("type_", sorted(VALUES))
+@PROFILE
+@given(data=st.data())
+def test_what_a_decoder_makes_its_type_accepts_unchanged(type_, data):
+    """TTLV.from_json makes nodes of what DECODERS return without the constructor's check."""
+    raw = data.draw(st.one_of(RAW_VALUES, VALUES[type_].map(ttlv.ENCODERS[type_])))
+    try:
+        value = ttlv.DECODERS[type_](raw)
+    except (TTLVError, ValueError, TypeError, OverflowError):
+        return
+    checked = ttlv.check_value(type_, value)
+    assert checked == value and checked.__class__ is value.__class__
+    assert getattr(checked, "tzinfo", None) is getattr(value, "tzinfo", None)
 
 
 # -- the parsers of operations.py -------------------------------------------------------
@@ -496,6 +513,8 @@ def test_answers_the_properties_found(kind, payload, message):
 
 class FakeTransport:
     """Answers every request with the same parsed JSON."""
+
+    last_attempts = 1  # every request is answered at once
 
     def __init__(self, answer):
         self.answer = answer

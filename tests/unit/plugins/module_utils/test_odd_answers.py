@@ -36,6 +36,8 @@ def attributes(*extra):
 class AnsweringTransport:
     """Stands in for the HTTP transport: every request gets ``answer`` (a JSON TTLV tree)."""
 
+    last_attempts = 1  # every request is answered at once
+
     def __init__(self, answer):
         self.answer = answer
 

@@ -714,6 +714,27 @@ def test_an_answer_nested_deeper_than_any_kmip_answer_is_refused(server, transpo
     assert "nested more than %d levels" % transport.MAX_JSON_DEPTH in caught.value.message
 
 
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-32-be"])
+def test_json_nested_as_deep_as_allowed_is_read_and_one_level_deeper_is_refused(server, transport_to, encoding):
+    """Exactly, in every encoding json reads, whether or not strings hold brackets (a body
+    with too few brackets to nest that deep is not walked)."""
+    deep = []
+    for dummy in range(transport.MAX_JSON_DEPTH - 2):
+        deep = [deep]
+    allowed = [{"padding": "[{" * transport.MAX_JSON_DEPTH}, deep]
+    server.script = [answer(200, json.dumps(body).encode(encoding), "application/json")
+                     for body in (deep, allowed, [deep, [allowed]], [allowed])]
+    client = transport_to(server.url())
+
+    assert client.get_json("/version", "version") == deep
+    assert client.get_json("/version", "version") == allowed
+    for dummy in range(2):
+        with pytest.raises(KmsError) as caught:
+            client.get_json("/version", "version")
+        assert caught.value.reason == "Invalid_Response"
+        assert "nested more than %d levels" % transport.MAX_JSON_DEPTH in caught.value.message
+
+
 @pytest.mark.parametrize("body", ["<html>maintenance</html>", "[1, 2]", "{\"tag\": ", "\xff\xfe{}"])
 def test_an_unreadable_2xx_says_invalid_response(server, transport_to, body):
     server.script = [answer(200, body.encode("latin-1"), "application/json")]

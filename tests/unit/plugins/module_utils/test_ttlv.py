@@ -157,6 +157,51 @@ def test_odd_input_raises_the_typed_error(wire, message):
         ttlv.decode(wire)
 
 
+# The ranges the constructor checks, which decoding checks in the decoders (it makes nodes
+# without the constructor): out of range, a value is refused with the constructor's words.
+# (And keys besides tag, type and value, which decoding finds by counting keys, are named.)
+@pytest.mark.parametrize("wire, message", [
+    ({"tag": "X", "type": "Integer", "value": 1 << 31},
+     "X: invalid Integer 2147483648: an Integer must be an integer in [-2147483648, 2147483647], got 2147483648"),
+    ({"tag": "X", "type": "Integer", "value": "0x0000000100000000"},
+     "X: invalid Integer '0x0000000100000000': an Integer must be an integer in [-2147483648, 2147483647], "
+     "got 4294967296"),
+    ({"tag": "X", "type": "LongInteger", "value": 1 << 63},
+     "X: invalid LongInteger 9223372036854775808: a LongInteger must be an integer in [-9223372036854775808, "
+     "9223372036854775807], got 9223372036854775808"),
+    ({"tag": "X", "type": "Interval", "value": 1 << 32},
+     "X: invalid Interval 4294967296: an Interval must be an integer in [0, 4294967295], got 4294967296"),
+    ({"tag": "X", "type": "Enumeration", "value": -1},
+     "X: invalid Enumeration -1: an Enumeration value must be an integer in [0, 4294967295], got -1"),
+    ({"tag": "X", "type": "Enumeration", "value": "0x0000000100000000"},
+     "X: invalid Enumeration '0x0000000100000000': an Enumeration value must be an integer in [0, 4294967295], "
+     "got 4294967296"),
+    ({"tag": "X", "type": "DateTimeExtended", "value": "0x008000000000000000"},
+     "X: invalid DateTimeExtended '0x008000000000000000': a DateTimeExtended must be an integer in "
+     "[-9223372036854775808, 9223372036854775807], got 9223372036854775808"),
+    ({"tag": "S", "value": [{"tag": "X", "value": [], "a": 1, "b": 2}]}, "S/X: unexpected keys a, b"),
+    ({"tag": "S", "value": [{"tag": "X", "type": "Integer", "value": 1, "types": 2}]}, "S/X: unexpected keys types"),
+])
+def test_out_of_range_values_are_refused_as_the_constructor_refuses_them(wire, message):
+    with pytest.raises(TTLVError) as caught:
+        ttlv.decode(wire)
+    assert str(caught.value) == message
+
+
+def test_decoded_values_are_those_the_constructor_makes():
+    wire = {"tag": "S", "value": [
+        {"tag": "D", "type": "DateTime", "value": "2024-01-01T01:00:00+01:00"},
+        {"tag": "Z", "type": "DateTime", "value": "2024-01-01T00:00:00z"},
+        {"tag": "B", "type": "ByteString", "value": "ab"},
+        {"tag": "E", "type": "Enumeration", "value": "0x0000000B"}]}
+    node = ttlv.decode(wire)
+    assert [type(child) for child in node.value] == [TTLV] * 4
+    assert node == ttlv.structure("S", [ttlv.date_time("D", datetime.datetime(2024, 1, 1, tzinfo=UTC)),
+                                        ttlv.date_time("Z", datetime.datetime(2024, 1, 1, tzinfo=UTC)),
+                                        ttlv.byte_string("B", b"\xab"), ttlv.enumeration("E", 11)])
+    assert all(child.value.tzinfo is UTC for child in node.value[:2])
+
+
 def test_messages_are_one_bounded_line():
     with pytest.raises(TTLVError) as caught:
         ttlv.decode({"tag": "A\nB" * 100, "value": [{"tag": "C", "type": "Integer", "value": "x\n" * 10000}]})
