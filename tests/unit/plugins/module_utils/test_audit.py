@@ -109,7 +109,7 @@ def test_schema_and_store_settings(trail, store):
         columns = [row[1] for row in connection.execute("PRAGMA table_info(audit_records)")]
         assert tuple(columns) == RECORD_FIELDS
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         with pytest.raises(sqlite3.IntegrityError):
             connection.execute("INSERT INTO audit_records (record_id, operation_id, timestamp, operation, status,"
                                " details, prev_hash, hash) VALUES (9, 'o', 't', 'op', 'ok', '{}', 'p', 'h')")
@@ -706,7 +706,7 @@ def test_a_dropped_table_is_a_broken_store(trail, store):
     tamper(store, "DROP TABLE audit_records")
     result = AuditTrail(store).verify()
     assert result["valid"] is False and result["records"] == 0
-    assert result["problem"] == ("audit store %s is damaged: it has schema version 2 but no audit_records table "
+    assert result["problem"] == ("audit store %s is damaged: it has schema version 3 but no audit_records table "
                                  "(the records were dropped)" % store)
     with pytest.raises(AuditError, match="no audit_records table"):
         AuditTrail(store).query()
@@ -727,38 +727,44 @@ def test_another_sqlite_database_is_not_taken_over(tmp_path):
         assert [row[0] for row in connection.execute("SELECT name FROM sqlite_master")] == ["users"]
 
 
-VERSION_1_TABLE = """CREATE TABLE audit_records (
+# The records table of older schema versions: only its status CHECK differs.
+OLD_TABLES = {1: "status IN ('success', 'failure')", 2: "status IN ('success', 'not_found', 'failure')"}
+OLD_TABLE = """CREATE TABLE audit_records (
     record_id INTEGER PRIMARY KEY, operation_id TEXT NOT NULL, timestamp TEXT NOT NULL,
     operation TEXT NOT NULL, entity_type TEXT, entity_id TEXT,
-    status TEXT NOT NULL CHECK (status IN ('success', 'failure')), details TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (%s), details TEXT NOT NULL,
     kms_url TEXT, user TEXT, host TEXT, playbook TEXT, task TEXT, prev_hash TEXT NOT NULL,
     hash TEXT NOT NULL)"""
 
 
-def test_a_version_1_store_is_migrated_by_its_next_writer(tmp_path):
-    """Stores written before not_found existed: the status CHECK constraint refused it."""
+@pytest.mark.parametrize("version", sorted(OLD_TABLES))
+def test_an_older_store_is_migrated_by_its_next_writer(tmp_path, version):
+    """Version 1 stores were written before not_found existed (their status CHECK refused it);
+    version 2 ones checked the status with IN, which SQLite evaluated slowly."""
     written, old = str(tmp_path / "written.db"), str(tmp_path / "old.db")
     with AuditTrail(written) as audit:
         fill(audit, 3)
     with sqlite3.connect(old) as connection:
-        connection.execute(VERSION_1_TABLE)
+        connection.execute(OLD_TABLE % OLD_TABLES[version])
         connection.execute("CREATE INDEX audit_records_entity ON audit_records (entity_id)")
         connection.executemany("INSERT INTO audit_records VALUES (%s)" % ", ".join("?" * len(RECORD_FIELDS)),
                                [tuple(row[f] for f in RECORD_FIELDS) for row in rows(written)])
-        connection.execute("PRAGMA user_version = 1")
+        connection.execute("PRAGMA user_version = %d" % version)
     before = rows(old)
     assert AuditTrail(old).verify()["valid"] and len(AuditTrail(old).query()) == 3  # readers do not migrate
     with sqlite3.connect(old) as connection:
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == version
 
     with AuditTrail(old) as audit:
         audit.record("kms.get_attributes", "key_pair", "kp", "not_found", {"reason": "Object_Not_Found"})
     assert rows(old)[:3] == before
     assert AuditTrail(old).verify() == dict(AuditTrail(old).verify(), valid=True, records=4, problem=None)
     with sqlite3.connect(old) as connection:
-        assert connection.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         indexes = sorted(row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'"))
         assert indexes == ["audit_records_entity", "audit_records_operation_id", "audit_records_timestamp"]
+        table = connection.execute("SELECT sql FROM sqlite_master WHERE name = 'audit_records'").fetchone()[0]
+        assert " IN " not in table
         with pytest.raises(sqlite3.IntegrityError):
             connection.execute("UPDATE audit_records SET status = 'ok' WHERE record_id = 1")
 
