@@ -158,7 +158,8 @@ def test_module_create_survives_a_lost_answer(env, client, proxy_for):
         "name": name, "size": 2048, "tags": ["lost"], "timeout": TIMEOUT}})
     result = run.result("create")
     assert result["_status"] == "ok", run.output[-3000:]
-    assert result["changed"] and result["changes"] == ["created"] and proxy.lost == ["CreateKeyPair"]
+    assert (result["changed"], result["changes"], proxy.lost) == (True, ["created"], ["CreateKeyPair"]), (
+        result, proxy.forwarded)
     assert result["private_key_id"] == name and result["state"] == "Active" and result["tags"] == ["lost"]
     assert result["public_key_id"] == client.call(ops.get_attributes(name))["links"]["PublicKeyLink"]
     creates = records(env, operation="kms.create_key_pair")
