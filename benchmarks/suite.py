@@ -10,10 +10,10 @@ Starts its own Cosmian KMS on 127.0.0.1 (the cached build, as the tests do) unle
 names one already running on 127.0.0.1, then measures, in each of R rounds:
 
 * per-op latency of one GetAttributes: the raw HTTP floor (the request's JSON prebuilt once,
-  posted on a kept-alive http.client connection, the library the transport uses), that
-  floor plus json.dumps of the request and json.loads of the answer (the least a JSON
-  client does), the same on a kept-alive requests session (for reference),
-  KmsClient.call, and one ``ckms`` process per op;
+  posted on a kept-alive connection of the HTTP code the transport uses, http_connection),
+  that floor plus json.dumps of the request and json.loads of the answer (the least a JSON
+  client does), the same prebuilt request on a kept-alive http.client connection and on a
+  requests session (for reference), KmsClient.call, and one ``ckms`` process per op;
 * ensure of N key pairs (EC P-256) with kms_keypair as a loop task and as one bulk task
   (``pairs:``), created and again (idempotent);
 * N RSA-3072 pairs created by one bulk task next to the server's raw key generation of N
@@ -70,6 +70,11 @@ from ansible_collections.pkimanager.kms.plugins.module_utils import ttlv  # noqa
 from ansible_collections.pkimanager.kms.plugins.module_utils.audited_client import AuditRecorder  # noqa: E402
 from ansible_collections.pkimanager.kms.plugins.module_utils.client import KmsClient  # noqa: E402
 from ansible_collections.pkimanager.kms.plugins.module_utils.transport import KMIP_PATH, KmsTransport  # noqa: E402
+
+try:
+    from ansible_collections.pkimanager.kms.plugins.module_utils.http_connection import HttpConnection
+except ImportError:  # a checkout whose transport still used http.client: the floor is that
+    HttpConnection = None
 
 NA_BULK = "n/a (bulk not available)"
 # What a module says when it does not know the bulk option (or still requires name).
@@ -215,11 +220,19 @@ class Latency:
         self.session.trust_env = False  # no per-request reading of the environment
         self.session.headers.update({"Content-Type": "application/json", "Accept": "application/json"})
         target = urllib.parse.urlsplit(url)
-        self.connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+        self.stdlib_connection = http.client.HTTPConnection(target.hostname, target.port, timeout=60)
+        if HttpConnection is None:
+            self.connection, layer = self.stdlib_connection, "http.client"
+        else:
+            self.connection, layer = HttpConnection(target.hostname, target.port), "http_connection"
+        self.connection.timeout = 60
+        self.headers = {"Host": target.netloc, "Content-Type": "application/json", "Accept": "application/json"}
         self.body = json.dumps(ttlv.encode(ops.get_attributes(object_id).payload), separators=(",", ":")).encode("utf-8")
         self.client = KmsClient(KmsTransport(url, timeout=60, retries=1))
-        self.raw = figures.new("raw", "GetAttributes: raw HTTP floor (prebuilt JSON, kept-alive http.client connection)",
-                               "ms/op", 1000, 2)
+        self.raw = figures.new("raw", "GetAttributes: raw HTTP floor (prebuilt JSON, kept-alive connection of the "
+                               "transport's own HTTP code, %s)" % layer, "ms/op", 1000, 2)
+        self.raw_stdlib = figures.new("raw_stdlib", "GetAttributes: the same on a kept-alive http.client connection "
+                                      "(the standard library's HTTP client)", "ms/op", 1000, 2)
         self.raw_requests = figures.new("raw_requests", "GetAttributes: the same on a kept-alive requests session",
                                         "ms/op", 1000, 2)
         self.payload = ttlv.encode(ops.get_attributes(object_id).payload)
@@ -234,25 +247,35 @@ class Latency:
             server.ckms("attributes", "get", "-i", object_id)  # writes ckms.toml, checks the command
             self.ckms_command = [os.path.join(os.path.dirname(server.binary), "ckms"), "-c",
                                  os.path.join(server.folder, "ckms.toml"), "attributes", "get", "-i", object_id]
+        self.stdlib_connection.connect()
+        self.connection.connect()
         for _warm_up in range(3):
             self._raw_once()
+            self._raw_stdlib_once()
             self._raw_json_once()
             self._raw_requests_once()
             self.client.call(ops.get_attributes(object_id))
 
+    def _post(self, connection, body):
+        """POST ``body`` on ``connection``; the status and the whole answer."""
+        connection.request("POST", KMIP_PATH, body, self.headers)
+        answer = connection.getresponse()
+        pieces = []
+        while True:  # read(size) is what both connections offer, and what the transport calls
+            piece = answer.read(65536)
+            if not piece:
+                return answer.status, b"".join(pieces)
+            pieces.append(piece)
+
     def _raw_once(self):
-        self.connection.request("POST", KMIP_PATH, body=self.body,
-                                headers={"Content-Type": "application/json", "Accept": "application/json"})
-        answer = self.connection.getresponse()
-        self._check(answer.status, answer.read())
+        self._check(*self._post(self.connection, self.body))
+
+    def _raw_stdlib_once(self):
+        self._check(*self._post(self.stdlib_connection, self.body))
 
     def _raw_json_once(self):
-        body = json.dumps(self.payload, separators=(",", ":")).encode("utf-8")
-        self.connection.request("POST", KMIP_PATH, body=body,
-                                headers={"Content-Type": "application/json", "Accept": "application/json"})
-        answer = self.connection.getresponse()
-        content = answer.read()
-        self._check(answer.status, content)
+        status, content = self._post(self.connection, json.dumps(self.payload, separators=(",", ":")).encode("utf-8"))
+        self._check(status, content)
         json.loads(content)
 
     def _raw_requests_once(self):
@@ -270,15 +293,19 @@ class Latency:
             once()
         return (time.perf_counter() - start) / self.count
 
-    def _reconnected(self, once):
+    def _reconnected(self, once, connection=None):
         # A new connection each round, outside the timing: the server closes one left idle
         # while the plays of a round run (the transport finds that before reuse, too).
-        self.connection.close()
-        self.connection.connect()
+        connection = connection or self.connection
+        connection.close()
+        connection.connect()
         return self._repeat(once)
 
     def raw_round(self):
         return self._reconnected(self._raw_once)
+
+    def raw_stdlib_round(self):
+        return self._reconnected(self._raw_stdlib_once, self.stdlib_connection)
 
     def raw_json_round(self):
         return self._reconnected(self._raw_json_once)
@@ -303,7 +330,7 @@ class Latency:
 
     def round(self, index):
         variants = [(self.raw, self.raw_round), (self.kms, self.client_round), (self.raw_json, self.raw_json_round),
-                    (self.raw_requests, self.raw_requests_round)]
+                    (self.raw_stdlib, self.raw_stdlib_round), (self.raw_requests, self.raw_requests_round)]
         if self.ckms_command:
             variants.append((self.ckms, self.ckms_round))
         shift = index % len(variants)
@@ -683,6 +710,8 @@ def extra_ratios(figures, items):
                                ("ckms process per op / KmsClient.call", "ckms", "client"),
                                ("KmsClient.call / raw floor + json.dumps and json.loads", "client", "raw_json"),
                                ("raw floor + json.dumps and json.loads / raw floor", "raw_json", "raw"),
+                               ("KmsClient.call / raw floor on an http.client connection", "client", "raw_stdlib"),
+                               ("raw floor on an http.client connection / raw floor", "raw_stdlib", "raw"),
                                ("KmsClient.call / raw floor on a requests session", "client", "raw_requests"),
                                ("audit records/s, grouped / one by one", "audit_grouped", "audit_single"),
                                ("batched call through the audited client / plain", "batch_audited", "batch_rt"),

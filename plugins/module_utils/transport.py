@@ -5,24 +5,25 @@
 kept-alive connection per node, retries that fail over from node to node, TLS, and error
 bodies turned into KMIP reasons, so callers only ever see JSON or a KmsError.
 
-Standard library only (http.client, ssl): every Ansible task is a new Python process, and
-importing requests cost some 60 ms of each."""
+Standard library only, and the least of it: every Ansible task is a new Python process.
+Importing requests cost some 60 ms of each, http.client (email, ssl) some 14 ms, so HTTP is
+http_connection's, and ssl is imported by the first https request."""
 
 from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
 import base64
-import http.client
 import json
 import os
 import select
-import ssl
+import sys
 import time
 
 from urllib.parse import unquote, urlencode, urlsplit
 
 from ansible_collections.pkimanager.kms.plugins.module_utils.errors import KmsError, excerpt as _excerpt, parse_reason
+from ansible_collections.pkimanager.kms.plugins.module_utils.http_connection import HttpConnection
 from ansible_collections.pkimanager.kms.plugins.module_utils.options import ConnectionOptions, kms_urls
 from ansible_collections.pkimanager.kms.plugins.module_utils.redaction import redact, safe_url, strip_credentials
 
@@ -36,9 +37,9 @@ MAX_RESPONSE_BYTES = 16 * 1024 * 1024
 # only exhaust the recursion of the decoders that follow.
 MAX_JSON_DEPTH = 100
 _CHUNK_BYTES = 16 * 1024
-# How a kept-alive connection that the server closed while it sat idle fails a request being
-# sent: over TCP, over TLS.
-_CLOSED_WHILE_IDLE = (BrokenPipeError, ConnectionResetError, ssl.SSLEOFError, ssl.SSLZeroReturnError)
+# The encoder of every request, made once (json.dumps with options makes one per call); a
+# TTLV payload is a tree, so the check for cycles is skipped.
+_COMPACT_JSON = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 
 
 class _Failure(Exception):
@@ -65,6 +66,14 @@ class _NoAnswer(_Failure):
         else:
             kind = "ConnectionError"
         super().__init__(kind, cause)
+
+
+class _TlsFailure(_Failure):
+    """TLS refused the node: a certificate problem does not go away by asking again, nor by
+    asking another node, since all of them must present a certificate valid for their URL."""
+
+    def __init__(self, cause):
+        super().__init__("SSLError", cause)
 
 
 class _CannotSend(_Failure):
@@ -127,7 +136,7 @@ class KmsTransport:
         self._client_key = client_key
         self._tls = None  # the TLS settings of every https node, made at the first https request
         self._routes = {}  # node: (connection, target prefix, headers), made at the node's first request
-        self._headers = {"User-Agent": user_agent or "pkimanager.kms/%s (+python-http.client)" % COLLECTION_VERSION,
+        self._headers = {"User-Agent": user_agent or "pkimanager.kms/%s (+python)" % COLLECTION_VERSION,
                          "Accept": "application/json"}
         if api_key:
             self._headers["Authorization"] = "Bearer %s" % api_key
@@ -153,7 +162,7 @@ class KmsTransport:
     def post_kmip(self, payload, operation, object_id=None):
         """POST one KMIP JSON TTLV structure; return the decoded JSON object of the answer."""
         try:
-            body = json.dumps(payload, separators=(",", ":"))
+            body = _COMPACT_JSON.encode(payload)
         except (TypeError, ValueError) as exc:
             raise KmsError(self._redact("cannot encode the request as JSON: %s" % exc), reason="Request_Not_Sent",
                            operation=operation, object_id=object_id,
@@ -205,11 +214,8 @@ class KmsTransport:
             except _NoAnswer as exc:
                 last_failure = exc
                 self._attempts[-1][1] = exc.kind
-            except ssl.SSLError as exc:
-                # A certificate problem does not go away by asking again, nor by asking
-                # another node: all of them must present a certificate valid for their URL.
-                raise self._network_error(url, _Failure("SSLError", exc), operation, object_id, attempt,
-                                          "TLS failure with") from None
+            except _TlsFailure as exc:
+                raise self._network_error(url, exc, operation, object_id, attempt, "TLS failure with") from None
             except _CannotSend as exc:
                 raise self._network_error(url, exc, operation, object_id, attempt, "cannot send to",
                                           reason="Request_Not_Sent") from None
@@ -240,7 +246,7 @@ class KmsTransport:
         another attempt. A failure after the request went out counts as one (the server may
         have run it).
 
-        Raises ssl.SSLError when TLS refuses the node, _NoAnswer when the node does not
+        Raises _TlsFailure when TLS refuses the node, _NoAnswer when the node does not
         answer and _CannotSend when the request cannot be sent as set up.
         """
         try:
@@ -260,12 +266,12 @@ class KmsTransport:
                 connection.request(method, prefix + path, body, request_headers)
                 sent = True
                 return connection.getresponse()
-            except (ValueError, http.client.InvalidURL) as exc:  # a header or path http.client refuses
+            except ValueError as exc:  # a header or path HTTP cannot carry
                 connection.close()
                 raise _CannotSend(exc) from exc
-            except (OSError, http.client.HTTPException) as exc:
+            except OSError as exc:
                 connection.close()
-                if sent or not reused or not isinstance(exc, _CLOSED_WHILE_IDLE):
+                if sent or not reused or not _closed_while_idle(exc):
                     raise _NoAnswer(exc, connecting=False) from exc
 
     def _route(self, node):
@@ -279,15 +285,15 @@ class KmsTransport:
     def _open_route(self, node):
         """How requests reach ``node``: its connection, kept alive; what goes before each
         path in the request line (the node's own path, or its whole URL when an HTTP proxy
-        forwards the request); the headers of the node (the Basic credentials of its URL, as
-        requests sent them in place of the bearer token, and those of its proxy).
+        forwards the request); the headers of the node (Host, the Basic credentials of its
+        URL, as requests sent them in place of the bearer token, and those of its proxy).
 
         An https URL through a proxy goes through a CONNECT tunnel."""
         parts = urlsplit(node)
         port = parts.port
         if not parts.hostname:
             raise ValueError("%s names no host" % safe_url(node))
-        headers = {}
+        headers = {"Host": parts.netloc.rpartition("@")[2]}
         if parts.username or parts.password:
             headers["Authorization"] = _basic_credentials(parts)
         address, prefix, tunnel = (parts.hostname, port), parts.path, None
@@ -303,12 +309,8 @@ class KmsTransport:
             else:
                 prefix = safe_url(node)
                 headers.update(proxy_headers)
-        if parts.scheme != "https":
-            return http.client.HTTPConnection(*address), prefix, headers
-        connection = http.client.HTTPSConnection(*address, context=self._tls_context())
-        if tunnel:
-            connection.set_tunnel(*tunnel)
-        return connection, prefix, headers
+        tls = self._tls_context() if parts.scheme == "https" else None
+        return HttpConnection(address[0], address[1] or (443 if tls else 80), tls, tunnel), prefix, headers
 
     def _tls_context(self):
         """The TLS settings of every https node, made at the first https request (a transport
@@ -317,6 +319,7 @@ class KmsTransport:
         REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE, else the system's trust store; not at all with
         validate_certs=false. A file that does not load is a _CannotSend naming it."""
         if self._tls is None:
+            import ssl  # only here: a task that speaks http does not pay for it
             context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies certificate and host name
             context.set_alpn_protocols(["http/1.1"])
             if self._verify is False:
@@ -349,7 +352,7 @@ class KmsTransport:
             return "; %s says its database (%s) is %s: %s" % (
                 safe_url(url), database.get("name"), database["status"],
                 _excerpt(strip_credentials(self._redact(str(database.get("message") or "no message"))), 200))
-        except (_Failure, ssl.SSLError, KmsError, ValueError, KeyError, TypeError):
+        except (_Failure, KmsError, ValueError, KeyError, TypeError):
             return ""
 
     def _tried(self, node):
@@ -368,7 +371,7 @@ class KmsTransport:
         while True:
             try:
                 chunk = response.read(_CHUNK_BYTES)
-            except (OSError, http.client.HTTPException) as exc:
+            except OSError as exc:
                 self._hang_up(response)
                 raise _NoAnswer(exc, connecting=False) from exc
             if not chunk:
@@ -420,7 +423,7 @@ class KmsTransport:
         """``content`` as text, in the charset the answer declares (UTF-8 when it names none
         or one Python does not know); undecodable bytes become U+FFFD."""
         try:
-            return content.decode(response.headers.get_content_charset() or "utf-8", "replace")
+            return content.decode(response.content_charset() or "utf-8", "replace")
         except (LookupError, ValueError):  # ValueError: a charset with a NUL in it
             return content.decode("utf-8", "replace")
 
@@ -477,16 +480,32 @@ def _hung_up(sock):
 
 def _connect(connection, timeout):
     """Open ``connection`` (TCP, the proxy's tunnel, TLS) within ``timeout``, which then bounds
-    each read. A TLS failure stays an ssl.SSLError; any other failure is a _NoAnswer."""
+    each read. A TLS failure is a _TlsFailure, a host or proxy header that cannot be sent a
+    _CannotSend, any other failure a _NoAnswer."""
     connection.timeout = timeout
     try:
         connection.connect()
-    except ssl.SSLError:
+    except OSError as exc:  # first: a failed certificate check is also a ValueError
         connection.close()
-        raise
-    except (OSError, http.client.HTTPException) as exc:
-        connection.close()
+        if isinstance(exc, _tls_errors("SSLError")):
+            raise _TlsFailure(exc) from exc
         raise _NoAnswer(exc, connecting=True) from exc
+    except ValueError as exc:  # a host name IDNA cannot encode, a header HTTP cannot carry
+        connection.close()
+        raise _CannotSend(exc) from exc
+
+
+def _tls_errors(*names):
+    """The ssl exceptions ``names``; none while ssl is not imported, as no https request
+    was made then."""
+    ssl = sys.modules.get("ssl")
+    return tuple(getattr(ssl, name) for name in names) if ssl else ()
+
+
+def _closed_while_idle(exc):
+    """Whether ``exc`` is how a kept-alive connection that the server closed while it sat
+    idle fails a request being sent: over TCP, over TLS."""
+    return isinstance(exc, (BrokenPipeError, ConnectionResetError) + _tls_errors("SSLEOFError", "SSLZeroReturnError"))
 
 
 def _load(loader, about, *args, **kwargs):

@@ -2,7 +2,7 @@
 # Copyright: (c) 2026, pkimanager maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 """KmsTransport against a real HTTP(S) server on 127.0.0.1 whose answers each test scripts,
-so retries, timeouts, TLS, proxies and headers are exercised through http.client itself."""
+so retries, timeouts, TLS, proxies and headers are exercised over real sockets."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -299,7 +299,7 @@ def test_the_request_carries_json_bearer_token_and_user_agent(server, transport_
     assert json.loads(request["body"]) == payload
     assert request["headers"]["Content-Type"] == "application/json"
     assert request["headers"]["Authorization"] == "Bearer " + API_KEY
-    assert request["headers"]["User-Agent"] == "pkimanager.kms/%s (+python-http.client)" % COLLECTION_VERSION
+    assert request["headers"]["User-Agent"] == "pkimanager.kms/%s (+python)" % COLLECTION_VERSION
     assert request["headers"]["Accept-Encoding"] == "identity"  # an answer is never compressed
 
 
