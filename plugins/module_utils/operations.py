@@ -66,6 +66,15 @@ def utc_now():
     return datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
 
 
+def activated_since(attributes, moment):
+    """Whether the object was activated at ``moment`` (a request's ActivationDate, to the
+    second) or later. Cosmian 5.28 stores its own time when it creates the object, not the
+    ActivationDate a create carries: an object the request made was activated no earlier
+    than the request was built (later by the key generation and the way there), while one
+    another run made before it was activated earlier."""
+    return attributes.get("activation_date") is not None and attributes["activation_date"] >= moment
+
+
 # -- key pairs -------------------------------------------------------------------------
 
 def create_key_pair(size=None, private_key_id=None, tags=(), activate=True, key_type="rsa", curve=None,
@@ -84,9 +93,9 @@ def create_key_pair(size=None, private_key_id=None, tags=(), activate=True, key_
     With a ``private_key_id``, a retry whose first attempt did create the pair (its answer
     lost) is refused with Object_Already_Exists; the client then settles it when the pair of
     that id is the one this request describes: this type and size or curve, these tags,
-    this exportability, and the ActivationDate this request carried to the second (or
-    PreActive when not activating). A pair another run created has its own ActivationDate,
-    or is not retried at all.
+    this exportability, and activated no earlier than this request was built (or
+    PreActive when not activating; see ``activated_since``). A pair another run created
+    earlier was activated earlier, or is not retried at all.
     """
     spec = key_specs.key_pair_spec(key_type, size, curve)
     activation = utc_now() if activate else None
@@ -118,7 +127,7 @@ def create_key_pair(size=None, private_key_id=None, tags=(), activate=True, key_
                 and described["key_type"] == spec["key_type"] and described["size"] == spec["size"]
                 and described["curve"] == spec["curve"] and described["exportable"] in (None, exportable)
                 and attributes["tags"] == sorted(set(tags)) and bool(attributes["links"].get("PublicKeyLink"))
-                and (attributes["activation_date"] == activation if activate else attributes["state"] == "PreActive"))
+                and (activated_since(attributes, activation) if activate else attributes["state"] == "PreActive"))
 
     def settled_result(attributes):
         return {"private_key_id": private_key_id, "public_key_id": attributes["links"]["PublicKeyLink"]}
@@ -145,7 +154,7 @@ def create_symmetric_key(algorithm="AES", length=256, unique_identifier=None, ta
         return (attributes is not None and attributes["object_type"] == "SymmetricKey"
                 and attributes["algorithm"] == algorithm and attributes["length"] == length
                 and attributes.get("exportable") in (None, exportable) and attributes["tags"] == sorted(set(tags))
-                and (attributes["activation_date"] == activation if activate else attributes["state"] == "PreActive"))
+                and (activated_since(attributes, activation) if activate else attributes["state"] == "PreActive"))
     return Operation("Create", [ttlv.enumeration("ObjectType", "SymmetricKey"), ttlv.structure("Attributes", attrs)],
                      _parse_uid, unique_identifier, "symmetric_key", achieved=achieved if unique_identifier else None)
 
@@ -332,10 +341,11 @@ def certify(certificate_id=None, public_key_id=None, csr_pem=None, subject=None,
 
     def achieved(attributes):
         """A refused retry under ``certificate_id`` is settled by the certificate this request made:
-        Active, with the ActivationDate it carried. (Cosmian 5.28 upserts a certificate, so a retry
-        re-issues and succeeds; this covers a server that refuses it as Object_Already_Exists.)"""
+        Active, activated no earlier than this request was built. (Cosmian 5.28 upserts a
+        certificate, so a retry re-issues and succeeds; this covers a server that refuses it as
+        Object_Already_Exists.)"""
         return (attributes is not None and attributes["object_type"] == "Certificate"
-                and attributes["state"] == "Active" and attributes["activation_date"] == activation)
+                and attributes["state"] == "Active" and activated_since(attributes, activation))
     return Operation("Certify", children, _parse_uid, certificate_id or public_key_id, "certificate",
                      achieved=achieved if certificate_id else None)
 

@@ -10,6 +10,7 @@ are settled the same way when their retry is refused, and only when the object f
 the request described; a refusal to a request sent once stays what it is: another run's object.
 """
 
+import datetime
 import time
 import uuid
 
@@ -115,6 +116,25 @@ def test_a_lost_create_answer_is_settled_as_created(client, proxy_for, activate)
     assert [(op, error is None) for op, dummy, error in seen] == [("GetAttributes", True), ("CreateKeyPair", True)]
     assert attributes["state"] == ("Active" if activate else "PreActive") and attributes["tags"] == ["lost"]
     assert exists(client, ids["public_key_id"])
+
+
+@pytest.mark.parametrize("kind", ["key pair", "symmetric key"])
+def test_a_lost_create_built_seconds_before_it_ran_is_still_settled(client, proxy_for, monkeypatch, kind):
+    """Cosmian stores its own time as ActivationDate, not the one a create carries: a request
+    built 2 s before it ran (a slow key generation or a busy node does the same to any second
+    boundary) made an object activated after it, which is this request's, not another run's."""
+    name = "lost-late-%s" % uuid.uuid4().hex[:8]
+    built = ops.utc_now() - datetime.timedelta(seconds=2)
+    monkeypatch.setattr(ops, "utc_now", lambda: built)
+    if kind == "key pair":
+        operation, lost = ops.create_key_pair(2048, private_key_id=name), "CreateKeyPair"
+    else:
+        operation, lost = ops.create_symmetric_key(unique_identifier=name), "Create"
+    proxy = proxy_for(lost)
+
+    _lossy_client(proxy, []).call(operation)
+    assert proxy.lost == [lost] and operation.settled.startswith("Object_Already_Exists after 2 attempts")
+    assert client.call(ops.get_attributes(name))["activation_date"] > built  # the server's own time
 
 
 @pytest.mark.parametrize("differs", ["activation date", "size", "tags"])
