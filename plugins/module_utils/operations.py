@@ -341,11 +341,11 @@ def certify(certificate_id=None, public_key_id=None, csr_pem=None, subject=None,
 
     def achieved(attributes):
         """A refused retry under ``certificate_id`` is settled by the certificate this request made:
-        Active, activated no earlier than this request was built. (Cosmian 5.28 upserts a
-        certificate, so a retry re-issues and succeeds; this covers a server that refuses it as
-        Object_Already_Exists.)"""
+        Active, with the ActivationDate it carried (which Cosmian keeps for a certificate, unlike
+        for keys). (Cosmian 5.28 upserts a certificate, so a retry re-issues and succeeds; this
+        covers a server that refuses it as Object_Already_Exists.)"""
         return (attributes is not None and attributes["object_type"] == "Certificate"
-                and attributes["state"] == "Active" and activated_since(attributes, activation))
+                and attributes["state"] == "Active" and attributes["activation_date"] == activation)
     return Operation("Certify", children, _parse_uid, certificate_id or public_key_id, "certificate",
                      achieved=achieved if certificate_id else None)
 

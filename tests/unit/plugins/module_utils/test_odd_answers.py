@@ -127,8 +127,12 @@ def test_a_create_is_achieved_by_the_pair_it_describes_only():
     operation = ops.create_key_pair(2048, private_key_id="k", tags=["b", "a", "b"])
     assert operation.achieved(pair_attributes(operation))
     assert operation.settled_result(pair_attributes(operation)) == {"private_key_id": "k", "public_key_id": "k_pk"}
-    later = pair_attributes(operation)["activation_date"] + datetime.timedelta(seconds=1)
-    for changes in ({"length": 3072}, {"tags": ["a"]}, {"tags": ["a", "b", "c"]}, {"activation_date": later},
+    # Cosmian stamps a key with its own time: a second or more after the request was built is
+    # still this request's pair; a second before it, another run's.
+    sent = pair_attributes(operation)["activation_date"]
+    assert operation.achieved(pair_attributes(operation, activation_date=sent + datetime.timedelta(seconds=3)))
+    earlier = sent - datetime.timedelta(seconds=1)
+    for changes in ({"length": 3072}, {"tags": ["a"]}, {"tags": ["a", "b", "c"]}, {"activation_date": earlier},
                     {"activation_date": None}, {"object_type": "Certificate"}, {"links": {}},
                     {"algorithm": "ECDH"}):
         assert not operation.achieved(pair_attributes(operation, **changes)), changes
