@@ -33,15 +33,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import csv
 import datetime
 import hashlib
 import json
+import operator
 import os
 import re
 import sqlite3
 
-from json.encoder import encode_basestring_ascii
+from json.encoder import c_make_encoder, encode_basestring_ascii
 from urllib.parse import quote
 
 from ansible_collections.pkimanager.kms.plugins.module_utils.audit_schema import (
@@ -72,10 +72,16 @@ def record_hash(record):
     return hashlib.sha256(canonical_json(content).encode("ascii")).hexdigest()
 
 
+# The canonical encoder's C core, built once: JSONEncoder.encode builds it again for every
+# value, which was half the cost of encoding a record's details. It does not look for
+# cycles: what is written was copied by scrub, which cannot copy one.
+_ENCODE = c_make_encoder(None, _CANONICAL.default, encode_basestring_ascii, None, ":", ",", True, False, False)
+
+
 def _canonical_value(value):
     """``value`` as canonical_json writes it: the scalars of a record written directly (the
     encoder's machinery per field was most of a batch's audit cost), anything else by the
-    encoder."""
+    encoder's core."""
     if isinstance(value, str):
         return encode_basestring_ascii(value)
     if value is None:
@@ -84,30 +90,54 @@ def _canonical_value(value):
         return "true" if value else "false"
     if isinstance(value, int):
         return int.__repr__(value)
-    return _CANONICAL.encode(value)
+    return "".join(_ENCODE(value, 0))
 
 
-# The fields a record is hashed over, in canonical (sorted) order, each with its '"name":',
-# and where the hash goes among them in the record's line.
-_HASHED_FIELDS = tuple((field, encode_basestring_ascii(field) + ":") for field in sorted(RECORD_FIELDS)
-                       if field != "hash")
-_HASH_AT = sum(1 for field, dummy in _HASHED_FIELDS if field < "hash")
+# A record's members in canonical (sorted) order: details, entity_id, entity_type, (hash,)
+# host, kms_url, operation, operation_id, playbook, prev_hash, record_id, status, task,
+# timestamp, user. The records of a group differ in details, entity_id, prev_hash and
+# record_id; the two runs of members between them (context, time, operation, node) are
+# mostly the same from one record to the next, and encoded once for those that are.
+_AROUND_HASH = ("entity_type", "host", "kms_url", "operation", "operation_id", "playbook")
+_AT_END = ("status", "task", "timestamp", "user")
+_AROUND_HASH_VALUES = operator.itemgetter(*_AROUND_HASH)
+_AT_END_VALUES = operator.itemgetter(*_AT_END)
 
 
-def hashed_record(record):
+def hashed_record(record, shared=None):
     """(hash, details as stored, the mirror line) of ``record`` (every field of RECORD_FIELDS
     but ``hash``): what record_hash, canonical_json(details) and canonical_json(record with
-    hash) give, with every field encoded once. Keys sort, so the line is the hashed text with
-    the hash member put in its sorted place."""
-    details = canonical_json(record["details"])
-    members = []
-    for field, prefix in _HASHED_FIELDS:
-        value = record[field]
-        members.append(prefix + (encode_basestring_ascii(value) if type(value) is str  # pylint: disable=unidiomatic-typecheck
-                                 else details if field == "details" else _canonical_value(value)))
-    digest = hashlib.sha256(("{" + ",".join(members) + "}").encode("ascii")).hexdigest()
-    members.insert(_HASH_AT, '"hash":"%s"' % digest)
-    return digest, details, "{" + ",".join(members) + "}"
+    hash) give, with every member encoded once. Keys sort, so the line is the hashed text with
+    the hash member put in its sorted place. ``shared``: a dict kept across the records of a
+    group, in which the runs of members they share are encoded once."""
+    shared = {} if shared is None else shared
+    details = "".join(_ENCODE(record["details"], 0))
+    entity_type, context = _shared_members(shared, _AROUND_HASH, _AROUND_HASH_VALUES(record), 1)
+    head = '{"details":%s,"entity_id":%s%s' % (details, _canonical_value(record["entity_id"]), entity_type)
+    tail = '%s,"prev_hash":%s,"record_id":%s%s}' % (
+        context, _canonical_value(record["prev_hash"]), _canonical_value(record["record_id"]),
+        _shared_members(shared, _AT_END, _AT_END_VALUES(record), len(_AT_END))[0])
+    digest = hashlib.sha256((head + tail).encode("ascii")).hexdigest()
+    return digest, details, '%s,"hash":"%s"%s' % (head, digest, tail)
+
+
+def _shared_members(shared, fields, values, cut):
+    """The members ``fields`` = ``values``, each with its leading comma, as two texts: before
+    member ``cut`` and from it. From ``shared`` when a record before had the same values (the
+    two runs differ in length: their keys never meet)."""
+    try:
+        return shared[values]
+    except KeyError:
+        hashable = True
+    except TypeError:  # a list or dict among them
+        hashable = False
+    members = ["," + encode_basestring_ascii(field) + ":" + _canonical_value(value)
+               for field, value in zip(fields, values)]
+    texts = "".join(members[:cut]), "".join(members[cut:])
+    # Only text and null are kept: equal numbers are written differently (1, 1.0, true).
+    if hashable and all(value is None or type(value) is str for value in values):  # pylint: disable=unidiomatic-typecheck
+        shared[values] = texts
+    return texts
 
 
 def format_timestamp(moment):
@@ -215,7 +245,7 @@ class AuditReader(AuditStore):
         try:
             descriptor = os.open(dest, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with open(descriptor, "w", newline="", encoding="utf-8") as handle:
-                writer = csv.writer(handle) if fmt == "csv" else None
+                writer = _csv_writer(handle) if fmt == "csv" else None
                 if writer:
                     writer.writerow(RECORD_FIELDS)
                 for record in self._select(filters, newest_first=False, limit=None):
@@ -338,3 +368,10 @@ def _table(operations, totals):
     rows += [line % ((name,) + tuple(c.get(column, 0) for column in columns)) for name, c in sorted(operations.items())]
     rows.append(line % (("all operations",) + tuple(totals[column] for column in columns)))
     return rows
+
+
+def _csv_writer(handle):
+    """A CSV writer on ``handle``; csv is imported here, by the one export that needs it, not
+    by every task that writes a record."""
+    import csv
+    return csv.writer(handle)

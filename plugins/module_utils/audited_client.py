@@ -70,8 +70,8 @@ class AuditRecorder:
     A record that cannot be written becomes an :class:`AuditError` whose message says which
     operation on which object did (or was attempted at) the KMS, since that cannot be undone;
     it is raised, or handed to ``on_failure`` (a module's ``fail_json`` wrapper, so the run
-    ends wherever the call happened). Inside ``batch()`` the records are buffered and written
-    together at its exit; a failure then names every operation of the batch.
+    ends wherever the call happened). Inside ``batch()`` the calls are kept, and their records
+    built and written together at its exit; a failure then names every operation of the batch.
 
     A record names the node that served the call: the error's ``kms_url``, else the
     ``transport``'s ``last_url``, else ``kms_url`` (a recorder without a transport).
@@ -82,7 +82,7 @@ class AuditRecorder:
         self.kms_url = kms_url
         self.on_failure = on_failure
         self.transport = transport
-        self._pending = None  # (operation, error) of the records buffered by batch()
+        self._pending = None  # inside batch(): what each call's record is made of (see __call__)
 
     def batch(self):
         """Context manager (``KmsClient.batch`` enters it): the records of the operations
@@ -90,23 +90,29 @@ class AuditRecorder:
         return _RecordedBatch(self)
 
     def __call__(self, operation, value, error):
+        if self._pending is not None:
+            # Recorded at the batch's exit, all in one pass: built here, between the parsing of
+            # one answer item and the next, the records cost about a third more.
+            self._pending.append((operation, value, error, self._node(error), operation.settled))
+        else:
+            self._record(operation, value, error, self._node(error), operation.settled)
+
+    def _record(self, operation, value, error, node, settled):
+        """Record the call of ``operation`` that ended in ``value`` or ``error``, served by ``node``."""
         status = audit_status(operation, error)
         if error is None:
             details = {"result": audit_summary(value if operation.audited is None else operation.audited(value))}
-            if operation.settled:
-                details["settled"] = operation.settled
+            if settled:
+                details["settled"] = settled
         else:
             details = {"reason": error.reason, "message": error.message, "http_status": error.status,
                        "attempts": error.attempts}
         entity_id = operation.object_id or (value.get("private_key_id") if isinstance(value, dict) else None)
         try:
             self.trail.record(audit_operation_name(operation.name), operation.entity_type, entity_id,
-                              status, details=details, kms_url=self._node(error))
+                              status, details=details, kms_url=node)
         except AuditError as exc:
             self._failed([(operation, error)], exc)
-            return
-        if self._pending is not None:
-            self._pending.append((operation, error))
 
     def _node(self, error):
         """The KMS node that served the call that ended in ``error`` (None: success)."""
@@ -151,12 +157,16 @@ class _RecordedBatch:
 
     def __exit__(self, *exc_info):
         pending = self.recorder._pending
-        if self._outermost:
-            self.recorder._pending = None
         try:
-            self.group.__exit__(*exc_info)
-        except AuditError as exc:
-            self.recorder._failed(pending, exc)
+            if self._outermost:
+                self.recorder._pending = None
+                for call in pending:
+                    self.recorder._record(*call)
+        finally:
+            try:
+                self.group.__exit__(*exc_info)
+            except AuditError as exc:
+                self.recorder._failed([(call[0], call[2]) for call in pending], exc)
         return False
 
 

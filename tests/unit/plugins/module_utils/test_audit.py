@@ -22,6 +22,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 
 import pytest
 from hypothesis import given, settings
@@ -233,6 +234,26 @@ def test_hashed_record_writes_what_the_canonical_encoder_writes(changes):
     assert digest == record_hash(record)
     assert details == canonical_json(record["details"])
     assert line == canonical_json(dict(record, hash=digest))
+
+
+# Values of the members the records of a group share (audit_reader._shared_members), among
+# them equal values written differently (1, 1.0, true; 0, -0.0, false) and unhashable ones.
+SHARED_VALUES = st.sampled_from([None, "a", "b", "caf\u00e9", 1, 1.0, True, 0, -0.0, False, [1], {"a": None}])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.fixed_dictionaries({field: SHARED_VALUES for field in (
+    "entity_type", "host", "kms_url", "operation", "operation_id", "playbook", "status", "task", "timestamp",
+    "user")}), min_size=1, max_size=6))
+def test_the_members_a_group_shares_are_each_records_own(changes):
+    """One ``shared`` dict across the records of a group gives each record the text it has
+    alone, whatever the values before it."""
+    shared = {}
+    for index, change in enumerate(changes):
+        record = dict(FIXED_RECORD, record_id=index + 1, **change)
+        digest, details, line = audit_reader.hashed_record(record, shared)
+        assert (digest, details, line) == (record_hash(record), canonical_json(record["details"]),
+                                           canonical_json(dict(record, hash=digest)))
 
 
 def test_hash_ignores_key_order_and_sees_every_field():
@@ -1105,3 +1126,12 @@ def test_a_group_whose_mirror_fails_is_reported_with_its_stored_records(store):
                               "which now lacks them" % store), message
     assert raised.value.records == AuditTrail(store).query(newest_first=False)
     assert raised.value.record == raised.value.records[0]
+
+
+def test_a_new_operation_id_is_a_random_uuid_as_uuid4_writes_it():
+    """Made without importing uuid (a task's import cost), read back by uuid as version 4."""
+    made = [audit_writer._random_uuid() for dummy in range(200)]
+    assert len(set(made)) == 200
+    for text in made:
+        parsed = uuid.UUID(text)
+        assert (str(parsed), parsed.version, parsed.variant) == (text, 4, uuid.RFC_4122)

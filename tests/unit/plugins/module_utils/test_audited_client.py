@@ -268,3 +268,24 @@ def test_recorder_batches_nest_into_one_transaction(tmp_path):
             recorder(ops.get_attributes("b"), {"unique_identifier": "b"}, None)
         assert seen == []
     assert len(seen) == 1 and [r["entity_id"] for r in trail.query(newest_first=False)] == ["a", "b"]
+
+
+def test_a_batch_record_tells_the_call_as_it_was_when_it_ran(tmp_path):
+    """A batch's records are built at its exit, from what each call was when it ran: the node
+    that served it and what settled it, not what the transport or the operation say later."""
+    class Transport:
+        last_url = "http://node-1:9998"
+
+    trail = AuditTrail(str(tmp_path / "a.db"))
+    transport = Transport()
+    recorder = AuditRecorder(trail, URL, transport=transport)
+    check = ops.get_attributes("a")
+    with recorder.batch():
+        recorder(check, {"object_type": "PrivateKey"}, None)
+        transport.last_url = "http://node-2:9998"
+        check.settled = "Item_Not_Found after 2 attempts"
+        recorder(check, {"object_type": "PrivateKey"}, None)
+        assert trail.query() == []
+    first, second = trail.query(newest_first=False)
+    assert (first["kms_url"], second["kms_url"]) == ("http://node-1:9998", "http://node-2:9998")
+    assert "settled" not in first["details"] and second["details"]["settled"] == check.settled
