@@ -115,7 +115,8 @@ def test_a_key_pair_of_every_type_is_described_by_its_attributes(client, kind):
     operation = ops.create_key_pair(private_key_id=name, tags=[tag], **arguments)
     sent = operation.payload.find("CommonAttributes").get("ActivationDate")
     assert operation.achieved(dict(attrs, activation_date=sent))
-    assert not operation.achieved(dict(attrs, activation_date=sent + datetime.timedelta(seconds=1)))
+    assert operation.achieved(dict(attrs, activation_date=sent + datetime.timedelta(seconds=1)))  # the server's time
+    assert not operation.achieved(dict(attrs, activation_date=sent - datetime.timedelta(seconds=1)))
     assert not ops.create_key_pair(private_key_id=name, tags=[tag], exportable=True, **arguments).achieved(
         dict(attrs, activation_date=sent))
 
