@@ -50,6 +50,7 @@ class Issuer:
     def __init__(self, kms, name):
         self.kms = kms
         self.name = name
+        self._days_left = None
         attrs = require(kms, name, "Certificate", "certificate", "issuer",
                         "issuer must name a certificate made with pkimanager.kms.kms_certificate")
         if attrs["state"] != "Active":
@@ -70,8 +71,13 @@ class Issuer:
         self.path_length = content["basic_constraints"]["path_length"]
 
     def days_left(self):
-        """Whole days from now until this issuer's certificate expires."""
-        return (validity(self.certificate)[1] - ops.utc_now()).days
+        """Whole days from now until this issuer's certificate expires, read once per task: the
+        default validity (capped by it) and the check of that validity must agree, even when a
+        second ends between them (a leaf issued in the second its root was would get 90 days,
+        then be refused for ending after the root, which by then had 89 left)."""
+        if self._days_left is None:
+            self._days_left = (validity(self.certificate)[1] - ops.utc_now()).days
+        return self._days_left
 
     def check_can_issue(self, wanted, validity_days):
         """Refuse what the KMS would silently shorten or what would not verify."""
