@@ -246,10 +246,7 @@ def _head_lines(reader):
     """The status line and header lines of an answer, without their ends. Taken in one piece
     when the reader already holds them all (an answer's head comes in one packet), else
     line by line."""
-    peek = getattr(reader, "peek", None)
-    buffered = peek() if peek else b"?"  # an unbuffered reader: line by line
-    if not buffered:
-        raise RemoteDisconnected("the server closed the connection without answering")
+    buffered = reader.peek() if hasattr(reader, "peek") else b""  # unbuffered (a tunnel's): line by line
     end = buffered.find(b"\r\n\r\n")
     if end >= 0 and buffered.count(b"\n", 0, end) == buffered.count(b"\r\n", 0, end):
         return reader.read(end + 4)[:end].decode("latin-1").split("\r\n")
