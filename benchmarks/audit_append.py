@@ -40,20 +40,30 @@ def load_audit():
     return module
 
 
+OBJECTS = 100
+ENTITY_INDEX = "CREATE INDEX audit_records_entity ON audit_records (entity_id)"
+
+
 def details(index):
     return {"result": {"private_key_id": "key-%d" % index, "public_key_id": "pub-%d" % index, "state": "Active"}}
 
 
-def audit_trail(audit, folder, count, mirror=False, group=None):
-    """One transaction per record, or with ``group`` one per ``group`` records (grouped())."""
+def audit_trail(audit, folder, count, mirror=False, group=None, entity_index=False):
+    """One transaction per record, or with ``group`` one per ``group`` records (grouped()).
+    The records name OBJECTS objects in turn, as tasks that ensure the same objects every
+    run do. ``entity_index``: the store as made before 2026-12-03, with an index of entity_id
+    (the baseline of dropping it)."""
     jsonl = os.path.join(folder, "audit.jsonl") if mirror else None
     with audit.AuditTrail(os.path.join(folder, "audit.db"), jsonl_path=jsonl,
                           context={"kms_url": "http://127.0.0.1:9998"}) as trail:
         trail.ensure_writable()
+        if entity_index:
+            trail._connection.execute(ENTITY_INDEX)  # pylint: disable=protected-access
         for first in range(0, count, group or 1):
             with trail.grouped() if group else contextlib.nullcontext():
                 for index in range(first, min(first + (group or 1), count)):
-                    trail.record("kms.create_key_pair", "key_pair", "key-%d" % index, "success", details(index))
+                    trail.record("kms.create_key_pair", "key_pair", "key-%d" % (index % OBJECTS), "success",
+                                 details(index))
 
 
 def plain_sqlite(folder, count, wal=False):
@@ -158,6 +168,10 @@ def main():
               lambda f, n: audit_trail(audit, f, n, group=group), count),
         timed("AuditTrail grouped() + mirror, %d per transaction" % group,
               lambda f, n: audit_trail(audit, f, n, mirror=True, group=group), count),
+        timed("baseline: grouped(), %d per transaction, entity_id indexed" % group,
+              lambda f, n: audit_trail(audit, f, n, group=group, entity_index=True), count),
+        timed("baseline: AuditTrail.record, entity_id indexed", lambda f, n: audit_trail(audit, f, n, entity_index=True),
+              count),
         timed("baseline: plain SQLite, WAL, synchronous=FULL", lambda f, n: plain_sqlite(f, n, wal=True), count),
         timed("baseline: plain SQLite, default rollback journal", plain_sqlite, count),
         timed("baseline: JSON-lines append per record", jsonl_append, count),

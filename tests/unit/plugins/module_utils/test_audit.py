@@ -783,11 +783,34 @@ def test_an_older_store_is_migrated_by_its_next_writer(tmp_path, version):
     with sqlite3.connect(old) as connection:
         assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         indexes = sorted(row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'"))
-        assert indexes == ["audit_records_entity", "audit_records_operation_id", "audit_records_timestamp"]
+        assert indexes == ["audit_records_operation_id", "audit_records_timestamp"]
         table = connection.execute("SELECT sql FROM sqlite_master WHERE name = 'audit_records'").fetchone()[0]
         assert " IN " not in table
         with pytest.raises(sqlite3.IntegrityError):
             connection.execute("UPDATE audit_records SET status = 'ok' WHERE record_id = 1")
+
+
+def test_the_entity_index_of_an_older_store_is_dropped_by_its_next_writer(tmp_path):
+    """Stores made before 2026-12-03 index entity_id, which cost a group commit more than all
+    the rest of its inserts: their next writer drops the index, and the store stays version 3
+    (older writers never look for it) with its records, chain and entity filter unchanged."""
+    store = str(tmp_path / "audit.db")
+    with AuditTrail(store) as audit:
+        fill(audit, 3)
+    with sqlite3.connect(store) as connection:
+        connection.execute("CREATE INDEX audit_records_entity ON audit_records (entity_id)")
+    before = rows(store)
+    assert [r["entity_id"] for r in AuditTrail(store).query(entity_id=before[1]["entity_id"])] == [before[1]["entity_id"]]
+    with AuditTrail(store) as audit:
+        audit.record("kms.get_attributes", "key_pair", before[1]["entity_id"], "success", {"result": {}})
+    with sqlite3.connect(store) as connection:
+        indexes = sorted(row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'index'"))
+        assert connection.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
+    assert indexes == ["audit_records_operation_id", "audit_records_timestamp"]
+    assert rows(store)[:3] == before
+    assert AuditTrail(store).verify() == dict(AuditTrail(store).verify(), valid=True, records=4, problem=None)
+    found = AuditTrail(store).query(entity_id=before[1]["entity_id"])
+    assert [r["record_id"] for r in found] == [4, before[1]["record_id"]]
 
 
 def test_a_store_on_a_read_only_file_system_is_read_as_immutable(tmp_path, monkeypatch):
