@@ -101,7 +101,7 @@ class AuditRecorder:
         """Record the call of ``operation`` that ended in ``value`` or ``error``, served by ``node``."""
         status = audit_status(operation, error)
         if error is None:
-            details = {"result": audit_summary(value if operation.audited is None else operation.audited(value))}
+            details = {"result": audit_summary(value) if operation.audited is None else operation.audited(value)}
             if settled:
                 details["settled"] = settled
         else:

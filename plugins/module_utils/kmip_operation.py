@@ -29,9 +29,10 @@ class Operation:
     request asked for. ``settled_result`` turns those attributes into what ``parse`` would
     have returned (by default the object id).
 
-    ``audited`` picks what of the result the audit record keeps, when not all of it
-    (``audited_client.audit_summary`` of the whole result, the default, is for results of a
-    few ids).
+    ``audited`` picks what of the result the audit record keeps, when not all of it, as
+    plain data (text, numbers, lists, dicts: the trail scrubs it, as every record);
+    ``audited_client.audit_summary`` of the whole result, the default, is for results of a
+    few ids.
     """
 
     __slots__ = ("name", "payload", "parse", "object_id", "entity_type", "achieved", "settled", "settled_result",
