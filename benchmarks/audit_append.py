@@ -5,13 +5,15 @@
 so that the cost of the hash chain, WAL with full sync and the locking is visible; and the
 rate of group commit (the records of one batched KMS call in one transaction).
 
-    python benchmarks/audit_append.py [-n RECORDS] [-g GROUP] [--kms [-b BATCH] [-r ROUNDS]]
+    python benchmarks/audit_append.py [-n RECORDS] [-g GROUP] [--query RECORDS] [--kms [-b BATCH] [-r ROUNDS]]
 
 Each variant writes RECORDS records of the same shape, into its own temporary directory:
 one transaction (or one write) per record, as single calls do, or one per GROUP records, as
 a batched call does. With ``--kms`` it also starts a Cosmian KMS (the cached build, as
 batch_vs_single.py does) and times a batch of BATCH GetAttributes without an audit trail,
 audited with one transaction per record, and audited with group commit (median of ROUNDS).
+With ``--query`` it times what the entity_id filter of kms_audit costs on a store of that
+many records, without the entity_id index the store had before 2026-12-03 and with it.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -151,6 +153,40 @@ def batched_call_cost(batch, rounds):
         cleanup(folder)
 
 
+def entity_queries(audit, count, objects=5000, rounds=5):
+    """What a filter on entity_id costs a reader of a store of ``count`` records naming
+    ``objects`` objects, without the entity_id index (the store now) and with it (before):
+    median seconds of kms_audit's query (the newest 100) and summary of one object."""
+    folder = tempfile.mkdtemp(prefix="audit-bench-query-")
+    try:
+        path = os.path.join(folder, "audit.db")
+        with audit.AuditTrail(path, context={"kms_url": "http://127.0.0.1:9998"}) as trail:
+            for first in range(0, count, 1000):
+                trail.record_many([dict(operation="kms.get_attributes", entity_type="key_pair",
+                                        entity_id="key-%d" % (index % objects), status="success", details=details(index))
+                                   for index in range(first, min(first + 1000, count))])
+        wanted = "key-%d" % (objects // 2)
+        results = []
+        for indexed in (False, True):
+            if indexed:
+                with sqlite3.connect(path) as connection:
+                    connection.execute(ENTITY_INDEX)
+            reader = audit.AuditTrail(path)
+            for name, read in (("query(entity_id=...), newest 100", lambda: reader.query(entity_id=wanted)),
+                               ("summary(entity_id=...)", lambda: reader.summary(entity_id=wanted))):
+                times = []
+                for _round in range(rounds + 1):  # the first one warms the page cache
+                    started = time.perf_counter()
+                    read()
+                    times.append(time.perf_counter() - started)
+                results.append(("%s, %s" % (name, "entity_id indexed (before)" if indexed else "no index (now)"),
+                                statistics.median(times[1:])))
+            reader.close()
+        return os.path.getsize(path), results
+    finally:
+        shutil.rmtree(folder)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("-n", "--records", type=int, default=2000, help="records per variant (default 2000)")
@@ -158,6 +194,9 @@ def main():
     parser.add_argument("--kms", action="store_true", help="also time a batched call with and without the trail")
     parser.add_argument("-b", "--batch", type=int, default=100, help="GetAttributes per batch with --kms (100)")
     parser.add_argument("-r", "--rounds", type=int, default=15, help="batches per variant with --kms (15)")
+    parser.add_argument("--query", type=int, metavar="RECORDS", default=0,
+                        help="also time kms_audit's entity_id filter on a store of RECORDS records, "
+                             "with and without the entity_id index")
     arguments = parser.parse_args()
     count, group = arguments.records, arguments.group
     audit = load_audit()
@@ -181,6 +220,12 @@ def main():
     print("%-58s %12s %12s %10s" % ("variant", "records/s", "us/record", "vs audit"))
     for name, rate, micros in results:
         print("%-58s %12.0f %12.1f %9.2fx" % (name, rate, micros, rate / reference))
+    if arguments.query:
+        size, costs = entity_queries(audit, arguments.query)
+        print("\nReading one object's records from a store of %d records (%.0f MB), page cache warm" % (
+            arguments.query, size / 1e6))
+        for name, seconds in costs:
+            print("%-66s %9.1f ms" % (name, seconds * 1000))
     if arguments.kms:
         version, costs = batched_call_cost(arguments.batch, arguments.rounds)
         base = costs[0][1]
