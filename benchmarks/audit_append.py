@@ -43,7 +43,13 @@ def load_audit():
 
 
 OBJECTS = 100
-ENTITY_INDEX = "CREATE INDEX audit_records_entity ON audit_records (entity_id)"
+
+
+def add_entity_index(path):
+    """Give the store at ``path`` the entity_id index that stores had before 2026-12-03 (a
+    writer that has already prepared its schema leaves it there)."""
+    with sqlite3.connect(path) as connection:
+        connection.execute("CREATE INDEX audit_records_entity ON audit_records (entity_id)")
 
 
 def details(index):
@@ -60,7 +66,7 @@ def audit_trail(audit, folder, count, mirror=False, group=None, entity_index=Fal
                           context={"kms_url": "http://127.0.0.1:9998"}) as trail:
         trail.ensure_writable()
         if entity_index:
-            trail._connection.execute(ENTITY_INDEX)  # pylint: disable=protected-access
+            add_entity_index(trail.path)
         for first in range(0, count, group or 1):
             with trail.grouped() if group else contextlib.nullcontext():
                 for index in range(first, min(first + (group or 1), count)):
@@ -169,8 +175,7 @@ def entity_queries(audit, count, objects=5000, rounds=5):
         results = []
         for indexed in (False, True):
             if indexed:
-                with sqlite3.connect(path) as connection:
-                    connection.execute(ENTITY_INDEX)
+                add_entity_index(path)
             reader = audit.AuditTrail(path)
             for name, read in (("query(entity_id=...), newest 100", lambda: reader.query(entity_id=wanted)),
                                ("summary(entity_id=...)", lambda: reader.summary(entity_id=wanted))):

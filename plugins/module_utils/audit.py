@@ -97,6 +97,8 @@ _CAMEL_CASE = re.compile(r"([a-z0-9])([A-Z])")
 _SEPARATORS = re.compile(r"[^a-z0-9]+")
 _REFERENCE_NAME = re.compile(r"_(?:id|ids|uid|uuid|identifier|link|links|fingerprint)$")
 _PEM_PRIVATE_KEY = re.compile(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----")
+# Text without this holds no PEM private key block: the regular expression is left unasked.
+_PEM_MARK = "PRIVATE KEY-----"
 # A row as inserted: every value of the record but ``details``, then ``details`` as its JSON.
 _INSERTED = tuple(field for field in RECORD_FIELDS if field != "details")
 _INSERTED_VALUES = operator.itemgetter(*_INSERTED)
@@ -132,12 +134,12 @@ def _is_secret_name(name):
 def scrub(value):
     """A JSON-safe copy of ``value`` in which nothing secret is left (see the module doc)."""
     if isinstance(value, str):  # the most common first: every record of a batch comes here
-        return REDACTED if "PRIVATE KEY-----" in value and _PEM_PRIVATE_KEY.search(value) else value
+        return REDACTED if _PEM_MARK in value and _PEM_PRIVATE_KEY.search(value) else value
     if isinstance(value, dict):
         # Plain text, most of a record, is kept without a call (a third of building a batch's
         # records went into scrub's calls on it).
         return {str(key): REDACTED if _is_secret_name(str(key)) else
-                item if item.__class__ is str and "PRIVATE KEY-----" not in item else scrub(item)
+                item if item.__class__ is str and _PEM_MARK not in item else scrub(item)
                 for key, item in value.items()}
     if value is None or isinstance(value, (bool, int)):
         return value
@@ -298,8 +300,8 @@ class AuditTrail(AuditReader):
         for content in contents:
             record_id += 1
             record = dict(content, record_id=record_id, timestamp=timestamp, prev_hash=prev_hash)
-            prev_hash, details, line = hashed_record(record, shared)
-            record["hash"] = prev_hash
+            digest, details, line = hashed_record(record, shared)
+            record["hash"] = prev_hash = digest  # the next record chains to this one
             records.append(record)
             rows.append(_INSERTED_VALUES(record) + (details,))
             lines.append(line)
